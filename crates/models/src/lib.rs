@@ -1,0 +1,29 @@
+//! Conductance-based neuron models declared as channel tables, and a fast fixed-step simulator.
+//!
+//! The models underneath every stage of spikepop: the stomatogastric neuron ([`STG`], Liu et al. 1998) and
+//! the dopaminergic neuron ([`DA`], Qian et al. 2014), with the constants and equations of the reference
+//! system. Each channel is declared once ([`model::Channel`]): the exact right-hand side
+//! ([`Model::rhs`]), the simulator ([`sim`]) and the DIC sensitivities (crate `spikepop-dics`) all read
+//! that declaration.
+#![deny(missing_docs)]
+
+pub mod da;
+pub mod model;
+pub mod stg;
+pub mod vfn;
+
+pub use da::DA;
+pub use model::Model;
+pub use stg::STG;
+
+/// The models spikepop knows, by their short name.
+pub fn by_name(name: &str) -> Option<&'static Model> {
+    match name.to_ascii_lowercase().as_str() {
+        "stg" => Some(&STG),
+        "da" => Some(&DA),
+        _ => None,
+    }
+}
+
+/// Every model spikepop knows.
+pub const ALL: [&Model; 2] = [&STG, &DA];
