@@ -9,6 +9,8 @@
 
 pub mod da;
 pub mod model;
+pub mod noise;
+pub mod sim;
 pub mod stg;
 pub mod vfn;
 
