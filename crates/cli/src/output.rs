@@ -45,3 +45,41 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// The process-wide interruption flag, set by Ctrl-C (the handler is installed on first use). Long loops
+/// poll it and stop early; the command then fails without writing its outputs.
+pub fn cancel_flag() -> &'static std::sync::atomic::AtomicBool {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    static HANDLER: OnceLock<()> = OnceLock::new();
+    HANDLER.get_or_init(|| {
+        // If another handler is already installed there is nothing better to do than to keep it.
+        let _ = ctrlc::set_handler(|| FLAG.store(true, Ordering::SeqCst));
+    });
+    &FLAG
+}
+
+/// Fails with a clear message if the user interrupted the run.
+pub fn check_interrupted() -> Result<()> {
+    if cancel_flag().load(std::sync::atomic::Ordering::SeqCst) {
+        anyhow::bail!("interrupted: no output was written");
+    }
+    Ok(())
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).
+pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        anyhow::ensure!(n > 0, "invalid --threads 0: expected at least 1");
+        b = b.num_threads(n);
+    }
+    Ok(b.build().context("cannot start the worker threads")?.install(f))
+}
+
+/// The model named on the command line.
+pub fn model_by_name(name: &str) -> Result<&'static spikepop_models::Model> {
+    spikepop_models::by_name(name)
+        .with_context(|| format!("unknown model `{name}`: expected one of stg, da"))
+}

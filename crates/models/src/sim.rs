@@ -145,6 +145,8 @@ pub struct Compiled<'m> {
     cad_kd: Vec<f64>,
     /// Per channel: (index into the gate-value array, power) of each gate.
     factors: Vec<Vec<(usize, i32)>>,
+    /// Channels with a calcium-dependent gate (their open probability is refreshed after calcium).
+    cad_channels: Vec<usize>,
     reversal: Vec<f64>,
     /// Calcium: (alpha, beta, half-step decay, carrier channels).
     ca: Option<(f64, f64, f64, Vec<usize>)>,
@@ -262,6 +264,13 @@ impl<'m> Compiled<'m> {
             n_kin,
             values,
             decays,
+            cad_channels: model
+                .channels
+                .iter()
+                .enumerate()
+                .filter(|(_, ch)| ch.gates.iter().any(|g| matches!(g.gating, Gating::CaDependent { .. })))
+                .map(|(i, _)| i)
+                .collect(),
             factors,
             reversal: model.channels.iter().map(|c| c.reversal).collect(),
             init_map,
@@ -276,6 +285,14 @@ impl<'m> Compiled<'m> {
     /// The step (ms).
     pub fn dt(&self) -> f64 {
         self.dt
+    }
+
+    /// Open probabilities of every channel from the gate values.
+    #[inline]
+    fn open_all(&self, gv: &[f64], open: &mut [f64]) {
+        for (c, o) in open.iter_mut().enumerate() {
+            *o = self.open_probability(c, gv);
+        }
     }
 
     #[inline]
@@ -297,11 +314,11 @@ impl<'m> Compiled<'m> {
         p
     }
 
-    /// The total calcium current for gate values `gv` at voltage `v` (0 without calcium dynamics).
+    /// The total calcium current for open probabilities `open` at voltage `v` (0 without calcium).
     #[inline]
-    fn calcium_current(&self, g: &[f64], gv: &[f64], v: f64) -> f64 {
+    fn calcium_current(&self, g: &[f64], open: &[f64], v: f64) -> f64 {
         self.ca.as_ref().map_or(0.0, |(_, _, _, carriers)| {
-            carriers.iter().map(|&c| g[c] * self.open_probability(c, gv) * (v - self.reversal[c])).sum()
+            carriers.iter().map(|&c| g[c] * open[c] * (v - self.reversal[c])).sum()
         })
     }
 
@@ -325,6 +342,10 @@ impl<'m> Compiled<'m> {
         let mut ca = if self.ca.is_some() { u0[u0.len() - 1] } else { 0.0 };
 
         let mut val = vec![0.0; self.n_val];
+        // Open probabilities, kept from one step to the next: the calcium current at n - 1/2 reads them.
+        // (Instantaneous gates are still 0 here; no calcium carrier has one.)
+        let mut open = vec![0.0; self.factors.len()];
+        self.open_all(&gv, &mut open);
         let mut dec_a = vec![0.0; self.n_dec];
         let mut dec_b = vec![0.0; self.n_dec];
         let mut trace = settings.trace_every.map(|_| Trace::default());
@@ -364,7 +385,7 @@ impl<'m> Compiled<'m> {
             // 2. Gates, then calcium, then calcium-dependent gates. Calcium and the gates it drives live on the
             //    same half-step grid, so each sees the other at the interval's midpoint (time n): the mean of
             //    the values at n - 1/2 and n + 1/2 keeps the scheme second order.
-            let i_ca_old = self.calcium_current(g, &gv, v);
+            let i_ca_old = self.calcium_current(g, &open, v);
             for k in 0..self.n_hh {
                 let inf = val[k];
                 gv[k] = inf + (gv[k] - inf) * (dec_a[k] * dec_b[k]);
@@ -385,8 +406,9 @@ impl<'m> Compiled<'m> {
                 *ia = i_inf + p[2] * d_o + p[3] * d_i;
             }
             gv[n_gate..n_gate + self.n_inst].copy_from_slice(&val[n_gate..n_gate + self.n_inst]);
+            self.open_all(&gv, &mut open);
             if let Some((alpha, beta, half, _)) = &self.ca {
-                let i_ca = 0.5 * (i_ca_old + self.calcium_current(g, &gv, v));
+                let i_ca = 0.5 * (i_ca_old + self.calcium_current(g, &open, v));
                 let ca_inf = beta - alpha * i_ca;
                 let decay = if first { *half } else { half * half };
                 let ca_old = ca;
@@ -396,14 +418,17 @@ impl<'m> Compiled<'m> {
                     let inf = ca_mid / (ca_mid + self.cad_kd[k - self.n_hh]) * val[k];
                     gv[k] = inf + (gv[k] - inf) * (dec_a[k] * dec_b[k]);
                 }
+                for &c in &self.cad_channels {
+                    open[c] = self.open_probability(c, &gv);
+                }
             }
             // 3. V to n + 1 with frozen conductances.
             let mut g_tot = 0.0;
             let mut g_e = 0.0;
-            for (c, &gc) in g.iter().enumerate() {
-                let gc = gc * self.open_probability(c, &gv);
+            for ((&gc, &o), &e) in g.iter().zip(&open).zip(&self.reversal) {
+                let gc = gc * o;
                 g_tot += gc;
-                g_e += gc * self.reversal[c];
+                g_e += gc * e;
             }
             let i_ext = noise.map_or(0.0, |nz| nz.at(t + 0.5 * h));
             let v_new = if g_tot > 1e-12 {

@@ -1,0 +1,114 @@
+//! `spikepop simulate`: spike times (and optionally voltage traces) of every model of a population file.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use spikepop_models::sim::{DEFAULT_DT, Settings, simulate_batch};
+use spikepop_spikes::format_train;
+
+use crate::output::{cancel_flag, check_interrupted, model_by_name, progress, with_threads, write_atomic};
+use crate::population::read_population;
+
+/// Simulate every model of a population file and write its spike times.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Neuron model: stg or da.
+    #[arg(long)]
+    model: String,
+    /// Population CSV: `ID`, optional `model`, one column per conductance (`g_Na`, ...).
+    #[arg(long)]
+    input: PathBuf,
+    /// Output CSV: `ID,[model,]n_spikes,spiking_times` with spike times in absolute ms.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Simulated time (ms); default STG 6000, DA 12000.
+    #[arg(long, allow_negative_numbers = true)]
+    duration: Option<f64>,
+    /// Initial time dropped from the output (ms).
+    #[arg(long, default_value_t = 3000.0, allow_negative_numbers = true)]
+    transient: f64,
+    /// Integration step (ms). See docs/simulator.md for the accuracy of each step.
+    #[arg(long, default_value_t = DEFAULT_DT, allow_negative_numbers = true)]
+    dt: f64,
+    /// Standard deviation of the injected current noise before its 1 kHz low-pass (uA/cm^2).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    noise: f64,
+    /// Seed of the current noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write voltage traces to this CSV (`ID,[model,]t,V`, after the transient).
+    #[arg(long)]
+    traces: Option<PathBuf>,
+    /// Keep one trace sample every this many steps.
+    #[arg(long, default_value_t = 20)]
+    trace_every: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let model = model_by_name(&args.model)?;
+    let settings = Settings {
+        dt: args.dt,
+        duration: args.duration.unwrap_or(model.default_duration),
+        transient: args.transient,
+        noise_sigma: args.noise,
+        seed: args.seed,
+        trace_every: args.traces.as_ref().map(|_| args.trace_every),
+    };
+    settings.validate().map_err(|e| anyhow::anyhow!("--{}", e.to_string().trim_start_matches("invalid ")))?;
+    let pop = read_population(&args.input, model)?;
+    let cancel = cancel_flag();
+    let bar = progress(pop.len() as u64, "simulating");
+    let out = with_threads(args.threads, || {
+        simulate_batch(model, &pop.g, &settings, cancel, || bar.inc(1))
+    })??;
+    bar.finish_and_clear();
+    check_interrupted()?;
+    let unstable: Vec<&str> =
+        out.iter().zip(&pop.ids).filter(|(o, _)| !o.finite).map(|(_, id)| id.as_str()).collect();
+    if !unstable.is_empty() {
+        eprintln!(
+            "warning: {} model(s) became numerically unstable and stopped early (IDs {}); try a smaller --dt",
+            unstable.len(),
+            unstable.join(", ")
+        );
+    }
+    let key = |i: usize| match &pop.members {
+        Some(m) => vec![pop.ids[i].as_str(), m[i].as_str()],
+        None => vec![pop.ids[i].as_str()],
+    };
+    let key_header: &[&str] = if pop.members.is_some() { &["ID", "model"] } else { &["ID"] };
+    write_atomic(&args.output, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(key_header.iter().chain(&["n_spikes", "spiking_times"]))?;
+        for (i, o) in out.iter().enumerate() {
+            let mut rec = key(i);
+            let n = o.spikes.len().to_string();
+            let times = format_train(&o.spikes);
+            rec.extend([n.as_str(), times.as_str()]);
+            csv.write_record(&rec)?;
+        }
+        csv.flush()?;
+        Ok(())
+    })?;
+    if let Some(path) = &args.traces {
+        write_atomic(path, |w| {
+            let mut w = std::io::BufWriter::new(w);
+            writeln!(w, "{},t,V", key_header.join(","))?;
+            for (i, o) in out.iter().enumerate() {
+                let k = key(i).join(",");
+                let tr = o.trace.as_ref().context("trace requested")?;
+                for (t, v) in tr.t.iter().zip(&tr.v) {
+                    writeln!(w, "{k},{t},{v}")?;
+                }
+            }
+            w.flush()?;
+            Ok(())
+        })?;
+    }
+    eprintln!("simulated {} models of {} into {}", out.len(), args.input.display(), args.output.display());
+    Ok(())
+}
