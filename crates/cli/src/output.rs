@@ -23,7 +23,8 @@ where
     {
         let mut w = BufWriter::new(tmp.as_file());
         fill(&mut w)?;
-        w.flush().with_context(|| format!("cannot write {}", path.display()))?;
+        w.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     tmp.as_file()
         .sync_all()
@@ -75,7 +76,9 @@ pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Sen
         anyhow::ensure!(n > 0, "invalid --threads 0: expected at least 1");
         b = b.num_threads(n);
     }
-    Ok(b.build().context("cannot start the worker threads")?.install(f))
+    Ok(b.build()
+        .context("cannot start the worker threads")?
+        .install(f))
 }
 
 /// The model named on the command line.

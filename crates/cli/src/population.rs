@@ -38,21 +38,34 @@ pub fn read_population(path: &Path, model: &Model) -> Result<Population> {
         .with_context(|| format!("{name}: cannot read the header line"))?
         .clone();
     if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
-        bail!("{name}: the file is empty; expected a header line with ID and the conductance columns");
+        bail!(
+            "{name}: the file is empty; expected a header line with ID and the conductance columns"
+        );
     }
     let col = |n: &str| headers.iter().position(|h| h == n);
     let Some(id_col) = col("ID") else {
-        bail!("{name}: line 1: no `ID` column; expected columns ID,[model,]{}", model.conductance_names().collect::<Vec<_>>().join(","));
+        bail!(
+            "{name}: line 1: no `ID` column; expected columns ID,[model,]{}",
+            model.conductance_names().collect::<Vec<_>>().join(",")
+        );
     };
     let member_col = col("model");
     let mut g_cols = Vec::new();
     for c in model.conductance_names() {
         match col(c) {
             Some(i) => g_cols.push((c, i)),
-            None => bail!("{name}: line 1: missing conductance column `{c}` (the {} model needs {})", model.name.to_uppercase(), model.conductance_names().collect::<Vec<_>>().join(",")),
+            None => bail!(
+                "{name}: line 1: missing conductance column `{c}` (the {} model needs {})",
+                model.name.to_uppercase(),
+                model.conductance_names().collect::<Vec<_>>().join(",")
+            ),
         }
     }
-    let mut pop = Population { ids: Vec::new(), members: member_col.map(|_| Vec::new()), g: Vec::new() };
+    let mut pop = Population {
+        ids: Vec::new(),
+        members: member_col.map(|_| Vec::new()),
+        g: Vec::new(),
+    };
     let mut seen = HashSet::new();
     for rec in rdr.records() {
         let rec = rec.with_context(|| format!("{name}: malformed CSV"))?;
@@ -64,8 +77,12 @@ pub fn read_population(path: &Path, model: &Model) -> Result<Population> {
         let member = member_col.map(|c| rec.get(c).unwrap_or("").to_string());
         if !seen.insert((id.clone(), member.clone())) {
             match &member {
-                Some(m) => bail!("{name}: line {line}: duplicate key (ID {id}, model {m}); each (ID, model) pair must appear once"),
-                None => bail!("{name}: line {line}: duplicate ID {id}; give a `model` column to hold several models per ID"),
+                Some(m) => bail!(
+                    "{name}: line {line}: duplicate key (ID {id}, model {m}); each (ID, model) pair must appear once"
+                ),
+                None => bail!(
+                    "{name}: line {line}: duplicate ID {id}; give a `model` column to hold several models per ID"
+                ),
             }
         }
         let mut g = Vec::with_capacity(g_cols.len());
@@ -75,7 +92,9 @@ pub fn read_population(path: &Path, model: &Model) -> Result<Population> {
                 anyhow::anyhow!("{name}: line {line}, field {cname}: `{raw}` is not a number; expected a conductance >= 0 in mS/cm^2")
             })?;
             if !v.is_finite() || v < 0.0 {
-                bail!("{name}: line {line}, field {cname}: {raw}; expected a finite conductance >= 0 in mS/cm^2");
+                bail!(
+                    "{name}: line {line}, field {cname}: {raw}; expected a finite conductance >= 0 in mS/cm^2"
+                );
             }
             g.push(v);
         }

@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use spikepop_models::sim::{DEFAULT_DT, Settings, simulate_batch};
 use spikepop_spikes::format_train;
 
-use crate::output::{cancel_flag, check_interrupted, model_by_name, progress, with_threads, write_atomic};
+use crate::output::{
+    cancel_flag, check_interrupted, model_by_name, progress, with_threads, write_atomic,
+};
 use crate::population::read_population;
 
 /// Simulate every model of a population file and write its spike times.
@@ -58,7 +60,9 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         trace_every: args.traces.as_ref().map(|_| args.trace_every),
     };
-    settings.validate().map_err(|e| anyhow::anyhow!("--{}", e.to_string().trim_start_matches("invalid ")))?;
+    settings
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--{}", e.to_string().trim_start_matches("invalid ")))?;
     let pop = read_population(&args.input, model)?;
     let cancel = cancel_flag();
     let bar = progress(pop.len() as u64, "simulating");
@@ -67,8 +71,12 @@ pub fn run(args: Args) -> Result<()> {
     })??;
     bar.finish_and_clear();
     check_interrupted()?;
-    let unstable: Vec<&str> =
-        out.iter().zip(&pop.ids).filter(|(o, _)| !o.finite).map(|(_, id)| id.as_str()).collect();
+    let unstable: Vec<&str> = out
+        .iter()
+        .zip(&pop.ids)
+        .filter(|(o, _)| !o.finite)
+        .map(|(_, id)| id.as_str())
+        .collect();
     if !unstable.is_empty() {
         eprintln!(
             "warning: {} model(s) became numerically unstable and stopped early (IDs {}); try a smaller --dt",
@@ -80,7 +88,11 @@ pub fn run(args: Args) -> Result<()> {
         Some(m) => vec![pop.ids[i].as_str(), m[i].as_str()],
         None => vec![pop.ids[i].as_str()],
     };
-    let key_header: &[&str] = if pop.members.is_some() { &["ID", "model"] } else { &["ID"] };
+    let key_header: &[&str] = if pop.members.is_some() {
+        &["ID", "model"]
+    } else {
+        &["ID"]
+    };
     write_atomic(&args.output, |w| {
         let mut csv = csv::Writer::from_writer(w);
         csv.write_record(key_header.iter().chain(&["n_spikes", "spiking_times"]))?;
@@ -109,6 +121,11 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         })?;
     }
-    eprintln!("simulated {} models of {} into {}", out.len(), args.input.display(), args.output.display());
+    eprintln!(
+        "simulated {} models of {} into {}",
+        out.len(),
+        args.input.display(),
+        args.output.display()
+    );
     Ok(())
 }

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn spikepop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spikepop")).args(args).output().expect("spikepop runs")
+    Command::new(env!("CARGO_BIN_EXE_spikepop"))
+        .args(args)
+        .output()
+        .expect("spikepop runs")
 }
 
 fn example(name: &str) -> String {
@@ -17,8 +20,10 @@ fn stderr(o: &Output) -> String {
 
 /// Leaves nothing in `dir` but `keep`: no output and no temporary file after a failure.
 fn assert_only(dir: &Path, keep: &[&str]) {
-    let mut left: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut left: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     left.sort();
     let mut keep: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
     keep.sort();
@@ -29,10 +34,21 @@ fn assert_only(dir: &Path, keep: &[&str]) {
 fn simulates_the_bundled_example_with_ids_as_text() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("spikes.csv");
-    let o = spikepop(&["simulate", "--model", "stg", "--input", &example("stg_population.csv"), "-o", out.to_str().unwrap()]);
+    let o = spikepop(&[
+        "simulate",
+        "--model",
+        "stg",
+        "--input",
+        &example("stg_population.csv"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let mut rdr = csv::Reader::from_path(&out).unwrap();
-    assert_eq!(rdr.headers().unwrap().iter().collect::<Vec<_>>(), ["ID", "model", "n_spikes", "spiking_times"]);
+    assert_eq!(
+        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["ID", "model", "n_spikes", "spiking_times"]
+    );
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 6);
     assert_eq!(&rows[0][0], "burster_gs-15_gu2");
@@ -52,8 +68,21 @@ fn results_do_not_depend_on_threads_and_noise_is_seeded() {
     let run = |threads: &str, seed: &str, name: &str| -> String {
         let out = dir.path().join(name);
         let o = spikepop(&[
-            "simulate", "--model", "da", "--input", &example("da_population.csv"), "-o", out.to_str().unwrap(),
-            "--duration", "5000", "--noise", "5", "--seed", seed, "--threads", threads,
+            "simulate",
+            "--model",
+            "da",
+            "--input",
+            &example("da_population.csv"),
+            "-o",
+            out.to_str().unwrap(),
+            "--duration",
+            "5000",
+            "--noise",
+            "5",
+            "--seed",
+            seed,
+            "--threads",
+            threads,
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         std::fs::read_to_string(out).unwrap()
@@ -71,17 +100,39 @@ fn traces_are_written_after_the_transient() {
     let out = dir.path().join("s.csv");
     let tr = dir.path().join("t.csv");
     let o = spikepop(&[
-        "simulate", "--model", "da", "--input", &example("da_population.csv"), "-o", out.to_str().unwrap(),
-        "--duration", "4000", "--transient", "3500", "--traces", tr.to_str().unwrap(), "--trace-every", "10",
+        "simulate",
+        "--model",
+        "da",
+        "--input",
+        &example("da_population.csv"),
+        "-o",
+        out.to_str().unwrap(),
+        "--duration",
+        "4000",
+        "--transient",
+        "3500",
+        "--traces",
+        tr.to_str().unwrap(),
+        "--trace-every",
+        "10",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(tr).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("ID,t,V"));
-    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').skip(1).map(|x| x.parse().unwrap()).collect()).collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').skip(1).map(|x| x.parse().unwrap()).collect())
+        .collect();
     // 4 models x 500 ms at one sample per 0.5 ms.
-    assert!((4 * 1000..=4 * 1002).contains(&rows.len()), "{} samples", rows.len());
-    assert!(rows.iter().all(|r| r[0] >= 3500.0 && r[0] <= 4000.0 && (-100.0..80.0).contains(&r[1])));
+    assert!(
+        (4 * 1000..=4 * 1002).contains(&rows.len()),
+        "{} samples",
+        rows.len()
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r[0] >= 3500.0 && r[0] <= 4000.0 && (-100.0..80.0).contains(&r[1]))
+    );
 }
 
 fn bad(content: &str, extra: &[&str]) -> (String, PathBuf, tempfile::TempDir) {
@@ -93,7 +144,15 @@ fn bad_model(model: &str, content: &str, extra: &[&str]) -> (String, PathBuf, te
     let input = dir.path().join("pop.csv");
     std::fs::write(&input, content).unwrap();
     let out = dir.path().join("out.csv");
-    let mut args = vec!["simulate", "--model", model, "--input", input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let mut args = vec![
+        "simulate",
+        "--model",
+        model,
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let o = spikepop(&args);
     assert!(!o.status.success(), "should fail");
@@ -108,23 +167,51 @@ const GOOD: &str = "a,7000,100,5,14,160,360,0.33,0.0105\n";
 
 #[test]
 fn bad_inputs_get_one_clear_error_and_no_output() {
-    let (e, ..) = bad(&format!("{HEADER}{GOOD}b,7000,abc,5,14,160,360,0.33,0.0105\n"), &[]);
-    assert!(e.contains("pop.csv") && e.contains("line 3") && e.contains("g_Kd") && e.contains("abc"), "{e}");
-    let (e, ..) = bad(&format!("{HEADER}b,NaN,100,5,14,160,360,0.33,0.0105\n"), &[]);
+    let (e, ..) = bad(
+        &format!("{HEADER}{GOOD}b,7000,abc,5,14,160,360,0.33,0.0105\n"),
+        &[],
+    );
+    assert!(
+        e.contains("pop.csv") && e.contains("line 3") && e.contains("g_Kd") && e.contains("abc"),
+        "{e}"
+    );
+    let (e, ..) = bad(
+        &format!("{HEADER}b,NaN,100,5,14,160,360,0.33,0.0105\n"),
+        &[],
+    );
     assert!(e.contains("line 2") && e.contains("g_Na"), "{e}");
-    let (e, ..) = bad(&format!("{HEADER}b,inf,100,5,14,160,360,0.33,0.0105\n"), &[]);
+    let (e, ..) = bad(
+        &format!("{HEADER}b,inf,100,5,14,160,360,0.33,0.0105\n"),
+        &[],
+    );
     assert!(e.contains("g_Na") && e.contains("finite"), "{e}");
-    let (e, ..) = bad(&format!("{HEADER}b,7000,100,5,14,160,-1,0.33,0.0105\n"), &[]);
+    let (e, ..) = bad(
+        &format!("{HEADER}b,7000,100,5,14,160,-1,0.33,0.0105\n"),
+        &[],
+    );
     assert!(e.contains("g_A") && e.contains(">= 0"), "{e}");
     let (e, ..) = bad("", &[]);
     assert!(e.contains("empty"), "{e}");
-    let (e, ..) = bad("name,g_Na,g_Kd,g_CaT,g_CaS,g_KCa,g_A,g_H,g_leak\nx,1,1,1,1,1,1,1,1\n", &[]);
+    let (e, ..) = bad(
+        "name,g_Na,g_Kd,g_CaT,g_CaS,g_KCa,g_A,g_H,g_leak\nx,1,1,1,1,1,1,1,1\n",
+        &[],
+    );
     assert!(e.contains("ID"), "{e}");
-    let (e, ..) = bad("ID,g_Na,g_Kd,g_CaT,g_CaS,g_KCa,g_A,g_leak\nx,1,1,1,1,1,1,1\n", &[]);
+    let (e, ..) = bad(
+        "ID,g_Na,g_Kd,g_CaT,g_CaS,g_KCa,g_A,g_leak\nx,1,1,1,1,1,1,1\n",
+        &[],
+    );
     assert!(e.contains("missing") && e.contains("g_H"), "{e}");
     let (e, ..) = bad(&format!("{HEADER}{GOOD}{GOOD}"), &[]);
     assert!(e.contains("duplicate") && e.contains("line 3"), "{e}");
-    let (e, ..) = bad(&format!("ID,model,{}{}", &HEADER[3..], "a,0,7000,100,5,14,160,360,0.33,0.0105\na,0,7000,100,5,14,160,360,0.33,0.0105\n"), &[]);
+    let (e, ..) = bad(
+        &format!(
+            "ID,model,{}{}",
+            &HEADER[3..],
+            "a,0,7000,100,5,14,160,360,0.33,0.0105\na,0,7000,100,5,14,160,360,0.33,0.0105\n"
+        ),
+        &[],
+    );
     assert!(e.contains("duplicate") && e.contains("model 0"), "{e}");
     let (e, ..) = bad(&format!("{HEADER}{GOOD}"), &["--dt", "0"]);
     assert!(e.contains("dt"), "{e}");

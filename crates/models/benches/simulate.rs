@@ -9,11 +9,36 @@ use spikepop_models::sim::{Compiled, Settings, simulate_batch};
 use spikepop_models::{DA, Model, STG};
 
 /// The spiking seed cells of spec sections 6.2 and 6.3 (tonic firing).
-const STG_SEED: [f64; 8] = [6865.689218303348, 105.0, 5.0, 14.0, 160.0, 366.7231129086097, 0.33428284501779454, 0.0105];
+const STG_SEED: [f64; 8] = [
+    6865.689218303348,
+    105.0,
+    5.0,
+    14.0,
+    160.0,
+    366.7231129086097,
+    0.33428284501779454,
+    0.0105,
+];
 /// A 5-spike STG burster of reference-system.md section 14.
-const STG_BURSTER: [f64; 8] =
-    [4697.50119, 192.940726, 3.716986, 29.1164335, 116.844777, 263.791575, 0.164750993, 0.00855285962];
-const DA_SEED: [f64; 7] = [35.46934803014296, 8.0, 0.045, 0.04069634820398918, 0.15015869937543488, 0.012, 0.01285];
+const STG_BURSTER: [f64; 8] = [
+    4697.50119,
+    192.940726,
+    3.716986,
+    29.1164335,
+    116.844777,
+    263.791575,
+    0.164750993,
+    0.00855285962,
+];
+const DA_SEED: [f64; 7] = [
+    35.46934803014296,
+    8.0,
+    0.045,
+    0.04069634820398918,
+    0.15015869937543488,
+    0.012,
+    0.01285,
+];
 
 fn one_second(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
     let mut settings = Settings::for_model(model);
@@ -21,9 +46,10 @@ fn one_second(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
     settings.transient = 0.0;
     let compiled = Compiled::new(model, settings.dt);
     let cancel = AtomicBool::new(false);
-    c.bench_function(&format!("{name}: 1 s of biological time, one thread"), |b| {
-        b.iter(|| black_box(compiled.run(black_box(g), &settings, None, &cancel)))
-    });
+    c.bench_function(
+        &format!("{name}: 1 s of biological time, one thread"),
+        |b| b.iter(|| black_box(compiled.run(black_box(g), &settings, None, &cancel))),
+    );
 }
 
 fn single(c: &mut Criterion) {
@@ -35,14 +61,21 @@ fn single(c: &mut Criterion) {
 fn batch(c: &mut Criterion) {
     let mut group = c.benchmark_group("batch of 64 models x 1 s, all cores");
     group.sample_size(10);
-    for (name, model, g) in [("stg", &STG, STG_BURSTER.to_vec()), ("da", &DA, DA_SEED.to_vec())] {
+    for (name, model, g) in [
+        ("stg", &STG, STG_BURSTER.to_vec()),
+        ("da", &DA, DA_SEED.to_vec()),
+    ] {
         let pop = vec![g; 64];
         let mut settings = Settings::for_model(model);
         settings.duration = 1000.0;
         settings.transient = 0.0;
         group.throughput(Throughput::Elements(64));
         group.bench_function(name, |b| {
-            b.iter(|| black_box(simulate_batch(model, &pop, &settings, &AtomicBool::new(false), || {}).unwrap()))
+            b.iter(|| {
+                black_box(
+                    simulate_batch(model, &pop, &settings, &AtomicBool::new(false), || {}).unwrap(),
+                )
+            })
         });
     }
     group.finish();

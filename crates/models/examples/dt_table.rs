@@ -11,7 +11,9 @@ use spikepop_models::sim::Settings;
 use spikepop_models::{DA, STG};
 
 fn main() {
-    println!("| dt (ms) | STG matches (of 48) | DA matches (of 24) | STG ms per simulated s | DA ms per simulated s |");
+    println!(
+        "| dt (ms) | STG matches (of 48) | DA matches (of 24) | STG ms per simulated s | DA ms per simulated s |"
+    );
     println!("|---|---|---|---|---|");
     for dt in [0.1, 0.05, 0.025, 0.01, 0.005, 0.0025, 0.002, 0.001] {
         let mut cells = Vec::new();
@@ -27,6 +29,9 @@ fn main() {
             cells.push(format!("{}", n as usize - bad.len()));
             cost.push(format!("{per_core:.2}"));
         }
-        println!("| {dt} | {} | {} | {} | {} |", cells[0], cells[1], cost[0], cost[1]);
+        println!(
+            "| {dt} | {} | {} | {} | {} |",
+            cells[0], cells[1], cost[0], cost[1]
+        );
     }
 }

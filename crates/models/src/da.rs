@@ -13,7 +13,12 @@ const fn unit(c: f64, d: f64) -> VFn {
     VFn::Sig(Sig::unit(c, d))
 }
 const fn hh(name: &'static str, power: i32, inf: VFn, tau: VFn) -> Gate {
-    Gate { name, power, gating: Gating::Hh { inf, tau }, dic: DicTimescale::OwnTau }
+    Gate {
+        name,
+        power,
+        gating: Gating::Hh { inf, tau },
+        dic: DicTimescale::OwnTau,
+    }
 }
 
 const E_NA: f64 = 60.0;
@@ -25,7 +30,10 @@ const E_LEAK: f64 = -50.0;
 const MG: f64 = 1.4;
 
 /// ERG closed-to-open rate, also its initial open fraction (the reference starts o_ERG at a0(V0)).
-const ERG_A0: VFn = VFn::Exp { a: 0.0036, k: 0.0759 };
+const ERG_A0: VFn = VFn::Exp {
+    a: 0.0036,
+    k: 0.0759,
+};
 
 const CHANNELS: [Channel; 7] = [
     Channel {
@@ -51,7 +59,13 @@ const CHANNELS: [Channel; 7] = [
                 "h_Na",
                 1,
                 unit(10.7665, 54.0289),
-                VFn::InvRateSum { base: 0.4, a1: 5.0754e-4, k1: -0.063213, a2: 9.7529, k2: 0.13442 },
+                VFn::InvRateSum {
+                    base: 0.4,
+                    a1: 5.0754e-4,
+                    k1: -0.063213,
+                    a2: 9.7529,
+                    k2: 0.13442,
+                },
             ),
         ],
     },
@@ -59,19 +73,34 @@ const CHANNELS: [Channel; 7] = [
         name: "Kd",
         column: "g_Kd",
         reversal: E_K,
-        gates: &[hh("n_Kd", 3, unit(-12.0, 25.0), sig(20.0, -18.0, -10.0, 38.0))],
+        gates: &[hh(
+            "n_Kd",
+            3,
+            unit(-12.0, 25.0),
+            sig(20.0, -18.0, -10.0, 38.0),
+        )],
     },
     Channel {
         name: "CaL",
         column: "g_CaL",
         reversal: E_CA,
-        gates: &[hh("m_CaL", 2, unit(-2.0, 50.0), sig(30.0, -28.0, -3.0, 45.0))],
+        gates: &[hh(
+            "m_CaL",
+            2,
+            unit(-2.0, 50.0),
+            sig(30.0, -28.0, -3.0, 45.0),
+        )],
     },
     Channel {
         name: "CaN",
         column: "g_CaN",
         reversal: E_CA,
-        gates: &[hh("m_CaN", 1, unit(-7.0, 30.0), sig(30.0, -25.0, -6.0, 55.0))],
+        gates: &[hh(
+            "m_CaN",
+            1,
+            unit(-7.0, 30.0),
+            sig(30.0, -25.0, -6.0, 55.0),
+        )],
     },
     Channel {
         name: "ERG",
@@ -82,14 +111,23 @@ const CHANNELS: [Channel; 7] = [
             power: 1,
             gating: Gating::Kinetic {
                 a0: ERG_A0,
-                b0: VFn::Exp { a: 1.2523e-5, k: -0.0671 },
+                b0: VFn::Exp {
+                    a: 1.2523e-5,
+                    k: -0.0671,
+                },
                 ai: VFn::Exp { a: 0.1, k: 0.1189 },
-                bi: VFn::Exp { a: 0.003, k: -0.0733 },
+                bi: VFn::Exp {
+                    a: 0.003,
+                    k: -0.0733,
+                },
                 init_open: ERG_A0,
                 init_inactivated: VFn::Const(0.0),
             },
             // The reference treats ERG as entirely ultraslow.
-            dic: DicTimescale::Forced { w_fs: 0.0, w_su: 0.0 },
+            dic: DicTimescale::Forced {
+                w_fs: 0.0,
+                w_su: 0.0,
+            },
         }],
     },
     Channel {
@@ -99,12 +137,26 @@ const CHANNELS: [Channel; 7] = [
         gates: &[Gate {
             name: "B_NMDA",
             power: 1,
-            gating: Gating::Instant { inf: VFn::MgBlock { mg: MG, k: 0.08, div: 10.0 } },
+            gating: Gating::Instant {
+                inf: VFn::MgBlock {
+                    mg: MG,
+                    k: 0.08,
+                    div: 10.0,
+                },
+            },
             // The reference treats the instantaneous Mg block as entirely fast.
-            dic: DicTimescale::Forced { w_fs: 1.0, w_su: 1.0 },
+            dic: DicTimescale::Forced {
+                w_fs: 1.0,
+                w_su: 1.0,
+            },
         }],
     },
-    Channel { name: "leak", column: "g_leak", reversal: E_LEAK, gates: &[] },
+    Channel {
+        name: "leak",
+        column: "g_leak",
+        reversal: E_LEAK,
+        gates: &[],
+    },
 ];
 
 /// The DA model (Qian et al. 2014).
@@ -115,8 +167,14 @@ pub static DA: Model = Model {
     calcium: None,
     v0: -90.0,
     timescales: [
-        TauRef::Gate { channel: 0, gate: 0 },
-        TauRef::Gate { channel: 1, gate: 0 },
+        TauRef::Gate {
+            channel: 0,
+            gate: 0,
+        },
+        TauRef::Gate {
+            channel: 1,
+            gate: 0,
+        },
         TauRef::Const(100.0),
     ],
     default_vth: -55.5,

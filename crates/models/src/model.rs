@@ -265,7 +265,8 @@ impl Model {
         match r {
             TauRef::Const(t) => t,
             TauRef::Gate { channel, gate } => {
-                Self::gate_tau(&self.channels[channel].gates[gate], v).expect("timescale gate has a tau")
+                Self::gate_tau(&self.channels[channel].gates[gate], v)
+                    .expect("timescale gate has a tau")
             }
         }
     }
@@ -279,7 +280,11 @@ impl Model {
         for g in self.channels.iter().flat_map(|c| c.gates) {
             match g.gating {
                 Gating::Instant { .. } => {}
-                Gating::Kinetic { init_open, init_inactivated, .. } => {
+                Gating::Kinetic {
+                    init_open,
+                    init_inactivated,
+                    ..
+                } => {
                     u.push(init_open.at(v));
                     u.push(init_inactivated.at(v));
                 }

@@ -105,7 +105,12 @@ mod tests {
         assert!(mean.abs() < 0.05, "mean {mean}");
         assert!((1.9..2.4).contains(&sd), "filtered sd {sd}");
         // Low-passed: neighbouring samples are strongly correlated (white noise would give 0).
-        let lag1 = s.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / (n - 1.0) / var;
+        let lag1 = s
+            .windows(2)
+            .map(|w| (w[0] - mean) * (w[1] - mean))
+            .sum::<f64>()
+            / (n - 1.0)
+            / var;
         assert!(lag1 > 0.7, "lag-1 autocorrelation {lag1}");
     }
 }

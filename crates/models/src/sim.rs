@@ -76,22 +76,37 @@ impl Settings {
     /// Checks the settings, naming the offending one.
     pub fn validate(&self) -> Result<(), SettingsError> {
         if !(self.dt > 0.0 && self.dt.is_finite()) {
-            return Err(SettingsError("dt", format!("{} ms; expected a step > 0", self.dt)));
+            return Err(SettingsError(
+                "dt",
+                format!("{} ms; expected a step > 0", self.dt),
+            ));
         }
         if !(self.duration > 0.0 && self.duration.is_finite()) {
-            return Err(SettingsError("duration", format!("{} ms; expected a duration > 0", self.duration)));
+            return Err(SettingsError(
+                "duration",
+                format!("{} ms; expected a duration > 0", self.duration),
+            ));
         }
         if !(self.transient >= 0.0 && self.transient < self.duration) {
             return Err(SettingsError(
                 "transient",
-                format!("{} ms; expected 0 <= transient < duration ({} ms)", self.transient, self.duration),
+                format!(
+                    "{} ms; expected 0 <= transient < duration ({} ms)",
+                    self.transient, self.duration
+                ),
             ));
         }
         if !(self.noise_sigma >= 0.0 && self.noise_sigma.is_finite()) {
-            return Err(SettingsError("noise", format!("{}; expected sigma >= 0", self.noise_sigma)));
+            return Err(SettingsError(
+                "noise",
+                format!("{}; expected sigma >= 0", self.noise_sigma),
+            ));
         }
         if self.trace_every == Some(0) {
-            return Err(SettingsError("trace-every", "0; expected at least 1".into()));
+            return Err(SettingsError(
+                "trace-every",
+                "0; expected at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -179,10 +194,19 @@ impl<'m> Compiled<'m> {
         let gates: Vec<(usize, &Gate)> = model
             .gate_slots()
             .into_iter()
-            .map(|s| (s.state.unwrap_or(0), &model.channels[s.channel].gates[s.gate]))
+            .map(|s| {
+                (
+                    s.state.unwrap_or(0),
+                    &model.channels[s.channel].gates[s.gate],
+                )
+            })
             .collect();
         let of_kind = |pred: fn(&Gating) -> bool| -> Vec<(usize, &Gate)> {
-            gates.iter().copied().filter(|(_, g)| pred(&g.gating)).collect()
+            gates
+                .iter()
+                .copied()
+                .filter(|(_, g)| pred(&g.gating))
+                .collect()
         };
         let hh = of_kind(|g| matches!(g, Gating::Hh { .. }));
         let cad = of_kind(|g| matches!(g, Gating::CaDependent { .. }));
@@ -190,14 +214,28 @@ impl<'m> Compiled<'m> {
         let kin = of_kind(|g| matches!(g, Gating::Kinetic { .. }));
 
         // Gate-value array: [hh, cad, instant, kinetic open fractions]; map each gate to its slot.
-        let order: Vec<&Gate> = hh.iter().chain(&cad).chain(&inst).chain(&kin).map(|(_, g)| *g).collect();
+        let order: Vec<&Gate> = hh
+            .iter()
+            .chain(&cad)
+            .chain(&inst)
+            .chain(&kin)
+            .map(|(_, g)| *g)
+            .collect();
         let factors = model
             .channels
             .iter()
             .map(|ch| {
                 ch.gates
                     .iter()
-                    .map(|g| (order.iter().position(|o| std::ptr::eq(*o, g)).expect("gate listed"), g.power))
+                    .map(|g| {
+                        (
+                            order
+                                .iter()
+                                .position(|o| std::ptr::eq(*o, g))
+                                .expect("gate listed"),
+                            g.power,
+                        )
+                    })
                     .collect()
             })
             .collect();
@@ -237,7 +275,11 @@ impl<'m> Compiled<'m> {
         let mut decays = Vec::new();
         for r in 0..n_rows {
             let v = grid(r);
-            decays.extend(hh.iter().chain(&cad).map(|(_, g)| (-0.5 * dt / guarded_tau(&inf_tau(g).1, v)).exp()));
+            decays.extend(
+                hh.iter()
+                    .chain(&cad)
+                    .map(|(_, g)| (-0.5 * dt / guarded_tau(&inf_tau(g).1, v)).exp()),
+            );
             for (_, g) in &kin {
                 decays.extend_from_slice(&kinetic_propagator(rates(g, v), 0.5 * dt)[2..]);
             }
@@ -255,7 +297,12 @@ impl<'m> Compiled<'m> {
                 })
                 .collect(),
             ca: model.calcium.map(|c| {
-                (c.alpha, c.beta, (-0.5 * dt / c.tau).exp(), c.carriers.to_vec())
+                (
+                    c.alpha,
+                    c.beta,
+                    (-0.5 * dt / c.tau).exp(),
+                    c.carriers.to_vec(),
+                )
             }),
             dt,
             n_hh,
@@ -268,7 +315,11 @@ impl<'m> Compiled<'m> {
                 .channels
                 .iter()
                 .enumerate()
-                .filter(|(_, ch)| ch.gates.iter().any(|g| matches!(g.gating, Gating::CaDependent { .. })))
+                .filter(|(_, ch)| {
+                    ch.gates
+                        .iter()
+                        .any(|g| matches!(g.gating, Gating::CaDependent { .. }))
+                })
                 .map(|(i, _)| i)
                 .collect(),
             factors,
@@ -318,13 +369,22 @@ impl<'m> Compiled<'m> {
     #[inline]
     fn calcium_current(&self, g: &[f64], open: &[f64], v: f64) -> f64 {
         self.ca.as_ref().map_or(0.0, |(_, _, _, carriers)| {
-            carriers.iter().map(|&c| g[c] * open[c] * (v - self.reversal[c])).sum()
+            carriers
+                .iter()
+                .map(|&c| g[c] * open[c] * (v - self.reversal[c]))
+                .sum()
         })
     }
 
     /// Simulates one model with conductances `g` from the default initial state.
     /// `noise` is the injected current, if any. Stops early (with what it has) when `cancel` is set.
-    pub fn run(&self, g: &[f64], settings: &Settings, noise: Option<&NoiseTrace>, cancel: &AtomicBool) -> Outcome {
+    pub fn run(
+        &self,
+        g: &[f64],
+        settings: &Settings,
+        noise: Option<&NoiseTrace>,
+        cancel: &AtomicBool,
+    ) -> Outcome {
         assert_eq!(g.len(), self.factors.len(), "one conductance per channel");
         let u0 = self.model.initial_state();
         let mut v = u0[0];
@@ -339,7 +399,11 @@ impl<'m> Compiled<'m> {
             gv[n_gate + self.n_inst + k] = u0[self.init_map[1 + n_gate + 2 * k]];
             inact[k] = u0[self.init_map[2 + n_gate + 2 * k]];
         }
-        let mut ca = if self.ca.is_some() { u0[u0.len() - 1] } else { 0.0 };
+        let mut ca = if self.ca.is_some() {
+            u0[u0.len() - 1]
+        } else {
+            0.0
+        };
 
         let mut val = vec![0.0; self.n_val];
         // Open probabilities, kept from one step to the next: the calcium current at n - 1/2 reads them.
@@ -349,7 +413,9 @@ impl<'m> Compiled<'m> {
         let mut dec_a = vec![0.0; self.n_dec];
         let mut dec_b = vec![0.0; self.n_dec];
         let mut trace = settings.trace_every.map(|_| Trace::default());
-        let trace_dt = settings.trace_every.map_or(f64::INFINITY, |k| k as f64 * self.dt());
+        let trace_dt = settings
+            .trace_every
+            .map_or(f64::INFINITY, |k| k as f64 * self.dt());
         let mut next_sample = settings.transient;
         let mut spikes = Vec::new();
         let mut pending: Vec<f64> = Vec::new();
@@ -377,7 +443,8 @@ impl<'m> Compiled<'m> {
             if first {
                 dec_a[..n_gate].fill(1.0);
                 for k in 0..self.n_kin {
-                    dec_a[n_gate + 4 * k..n_gate + 4 * k + 4].copy_from_slice(&[1.0, 0.0, 0.0, 1.0]);
+                    dec_a[n_gate + 4 * k..n_gate + 4 * k + 4]
+                        .copy_from_slice(&[1.0, 0.0, 0.0, 1.0]);
                 }
             } else {
                 dec_a.copy_from_slice(&dec_b);
@@ -391,7 +458,10 @@ impl<'m> Compiled<'m> {
                 gv[k] = inf + (gv[k] - inf) * (dec_a[k] * dec_b[k]);
             }
             for (k, (o, ia)) in (n_gate + self.n_inst..).zip(inact.iter_mut()).enumerate() {
-                let (o_inf, i_inf) = (val[n_gate + self.n_inst + 2 * k], val[n_gate + self.n_inst + 2 * k + 1]);
+                let (o_inf, i_inf) = (
+                    val[n_gate + self.n_inst + 2 * k],
+                    val[n_gate + self.n_inst + 2 * k + 1],
+                );
                 let pa = &dec_a[n_gate + 4 * k..n_gate + 4 * k + 4];
                 let pb = &dec_b[n_gate + 4 * k..n_gate + 4 * k + 4];
                 // P = P_b P_a (the two commute: same generator).
@@ -461,7 +531,11 @@ impl<'m> Compiled<'m> {
             }
             v = v_new;
         }
-        Outcome { spikes, trace, finite }
+        Outcome {
+            spikes,
+            trace,
+            finite,
+        }
     }
 }
 
@@ -480,7 +554,11 @@ fn kinetic_propagator([a0, b0, ai, bi]: [f64; 4], dt: f64) -> [f64; 6] {
     let (l1, l2) = (0.5 * (tr + disc), 0.5 * (tr - disc));
     // exp(A dt) = e^{l2 dt} [I + (A - l2 I) (e^{(l1 - l2) dt} - 1) / (l1 - l2)], stable as l1 -> l2.
     let d = l1 - l2;
-    let c = if d.abs() * dt < 1e-12 { dt } else { (d * dt).exp_m1() / d };
+    let c = if d.abs() * dt < 1e-12 {
+        dt
+    } else {
+        (d * dt).exp_m1() / d
+    };
     let e2 = (l2 * dt).exp();
     let p00 = e2 * (1.0 + (a[0][0] - l2) * c);
     let p01 = e2 * a[0][1] * c;
@@ -492,14 +570,23 @@ fn kinetic_propagator([a0, b0, ai, bi]: [f64; 4], dt: f64) -> [f64; 6] {
 /// Derives the noise seed of model `index` of a batch from the batch seed (SplitMix64 finaliser), so that
 /// a model's noise does not depend on the thread that simulates it or on the batch's order of work.
 pub fn stream_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x632B_E59B_D9B4_E019);
+    let mut z = seed
+        ^ index
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(0x632B_E59B_D9B4_E019);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
 /// Simulates one model (see [`Compiled::run`]), drawing its noise from `settings.seed` and `index`.
-pub fn simulate_one(compiled: &Compiled, g: &[f64], settings: &Settings, index: u64, cancel: &AtomicBool) -> Outcome {
+pub fn simulate_one(
+    compiled: &Compiled,
+    g: &[f64],
+    settings: &Settings,
+    index: u64,
+    cancel: &AtomicBool,
+) -> Outcome {
     let noise = (settings.noise_sigma > 0.0).then(|| {
         NoiseTrace::new(
             settings.noise_sigma,
@@ -545,7 +632,9 @@ mod tests {
 
     #[test]
     fn da_sodium_time_constant_is_guarded_through_its_pole() {
-        let Gating::Hh { tau, .. } = DA.channels[0].gates[0].gating else { panic!("m_Na is an HH gate") };
+        let Gating::Hh { tau, .. } = DA.channels[0].gates[0].gating else {
+            panic!("m_Na is an HH gate")
+        };
         let pole = tau.pole().expect("tau_m_Na has a pole");
         assert!((pole - -38.72723673792558).abs() < 1e-12);
         // The verbatim formula turns negative just above the pole...
@@ -565,7 +654,9 @@ mod tests {
 
     #[test]
     fn kinetic_propagator_matches_the_scheme() {
-        let Gating::Kinetic { a0, b0, ai, bi, .. } = DA.channels[4].gates[0].gating else { panic!() };
+        let Gating::Kinetic { a0, b0, ai, bi, .. } = DA.channels[4].gates[0].gating else {
+            panic!()
+        };
         for v in [-90.0, -55.5, -20.0, 30.0] {
             let r = [a0.at(v), b0.at(v), ai.at(v), bi.at(v)];
             let [o_inf, _, p00, p01, p10, p11] = kinetic_propagator(r, 1e-6);
@@ -574,7 +665,12 @@ mod tests {
             assert!((o_inf - expected).abs() <= 1e-12 * expected.abs());
             // exp(A h) = I + A h + O(h^2).
             let a = [[-(r[0] + r[2] + r[1]), r[3] - r[0]], [r[2], -r[3]]];
-            for (p, e) in [(p00, 1.0 + a[0][0] * 1e-6), (p01, a[0][1] * 1e-6), (p10, a[1][0] * 1e-6), (p11, 1.0 + a[1][1] * 1e-6)] {
+            for (p, e) in [
+                (p00, 1.0 + a[0][0] * 1e-6),
+                (p01, a[0][1] * 1e-6),
+                (p10, a[1][0] * 1e-6),
+                (p11, 1.0 + a[1][1] * 1e-6),
+            ] {
                 assert!((p - e).abs() < 1e-11, "v {v}: {p} vs {e}");
             }
             // Semigroup: P(2h) = P(h)^2.

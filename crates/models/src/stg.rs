@@ -13,7 +13,12 @@ const fn unit(c: f64, d: f64) -> VFn {
     VFn::Sig(Sig::unit(c, d))
 }
 const fn hh(name: &'static str, power: i32, inf: VFn, tau: VFn) -> Gate {
-    Gate { name, power, gating: Gating::Hh { inf, tau }, dic: OwnTau }
+    Gate {
+        name,
+        power,
+        gating: Gating::Hh { inf, tau },
+        dic: OwnTau,
+    }
 }
 
 const E_NA: f64 = 50.0;
@@ -33,7 +38,10 @@ const CHANNELS: [Channel; 8] = [
                 "h_Na",
                 1,
                 unit(5.18, 48.9),
-                VFn::SigProd(Sig::new(0.0, 0.67, -10.0, 62.9), Sig::new(1.5, 1.0, 3.6, 34.9)),
+                VFn::SigProd(
+                    Sig::new(0.0, 0.67, -10.0, 62.9),
+                    Sig::new(1.5, 1.0, 3.6, 34.9),
+                ),
             ),
         ],
     },
@@ -41,7 +49,12 @@ const CHANNELS: [Channel; 8] = [
         name: "Kd",
         column: "g_Kd",
         reversal: E_K,
-        gates: &[hh("m_Kd", 4, unit(-11.8, 12.3), sig(7.2, -6.4, -19.2, 28.3))],
+        gates: &[hh(
+            "m_Kd",
+            4,
+            unit(-11.8, 12.3),
+            sig(7.2, -6.4, -19.2, 28.3),
+        )],
     },
     Channel {
         name: "CaT",
@@ -61,13 +74,27 @@ const CHANNELS: [Channel; 8] = [
                 "m_CaS",
                 3,
                 unit(-8.1, 33.0),
-                VFn::InvExpSum { base: 1.4, scale: 7.0, v1: 27.0, k1: 10.0, v2: 70.0, k2: -13.0 },
+                VFn::InvExpSum {
+                    base: 1.4,
+                    scale: 7.0,
+                    v1: 27.0,
+                    k1: 10.0,
+                    v2: 70.0,
+                    k2: -13.0,
+                },
             ),
             hh(
                 "h_CaS",
                 1,
                 unit(6.2, 60.0),
-                VFn::InvExpSum { base: 60.0, scale: 150.0, v1: 55.0, k1: 9.0, v2: 65.0, k2: -16.0 },
+                VFn::InvExpSum {
+                    base: 60.0,
+                    scale: 150.0,
+                    v1: 55.0,
+                    k1: 9.0,
+                    v2: 65.0,
+                    k2: -16.0,
+                },
             ),
         ],
     },
@@ -99,9 +126,19 @@ const CHANNELS: [Channel; 8] = [
         name: "H",
         column: "g_H",
         reversal: E_H,
-        gates: &[hh("m_H", 1, unit(6.0, 70.0), sig(272.0, 1499.0, -8.73, 42.2))],
+        gates: &[hh(
+            "m_H",
+            1,
+            unit(6.0, 70.0),
+            sig(272.0, 1499.0, -8.73, 42.2),
+        )],
     },
-    Channel { name: "leak", column: "g_leak", reversal: E_LEAK, gates: &[] },
+    Channel {
+        name: "leak",
+        column: "g_leak",
+        reversal: E_LEAK,
+        gates: &[],
+    },
 ];
 
 /// The STG model (Liu et al. 1998).
@@ -109,12 +146,27 @@ pub static STG: Model = Model {
     name: "stg",
     title: "stomatogastric ganglion neuron (Liu et al. 1998)",
     channels: &CHANNELS,
-    calcium: Some(Calcium { tau: 20.0, alpha: 0.94, beta: 0.05, carriers: &[2, 3], initial: 0.5 }),
+    calcium: Some(Calcium {
+        tau: 20.0,
+        alpha: 0.94,
+        beta: 0.05,
+        carriers: &[2, 3],
+        initial: 0.5,
+    }),
     v0: -70.0,
     timescales: [
-        TauRef::Gate { channel: 0, gate: 0 },
-        TauRef::Gate { channel: 1, gate: 0 },
-        TauRef::Gate { channel: 6, gate: 0 },
+        TauRef::Gate {
+            channel: 0,
+            gate: 0,
+        },
+        TauRef::Gate {
+            channel: 1,
+            gate: 0,
+        },
+        TauRef::Gate {
+            channel: 6,
+            gate: 0,
+        },
     ],
     default_vth: -51.0,
     default_duration: 6000.0,

@@ -30,7 +30,12 @@ impl Sig {
 
     /// A steady-state sigmoid `1 / (1 + exp((V + d) / c))`, i.e. `gsig(V; 0, 1, c, d)`.
     pub const fn unit(c: f64, d: f64) -> Self {
-        Self { a: 0.0, b: 1.0, c, d }
+        Self {
+            a: 0.0,
+            b: 1.0,
+            c,
+            d,
+        }
     }
 
     fn eval<D: Real>(&self, v: D) -> D {
@@ -119,14 +124,31 @@ impl VFn {
             VFn::Const(c) => D::from(c),
             VFn::Sig(s) => s.eval(v),
             VFn::SigProd(s1, s2) => s1.eval(v) * s2.eval(v),
-            VFn::InvExpSum { base, scale, v1, k1, v2, k2 } => {
-                (((v + v1) / k1).exp() + ((v + v2) / k2).exp()).recip() * scale + base
-            }
+            VFn::InvExpSum {
+                base,
+                scale,
+                v1,
+                k1,
+                v2,
+                k2,
+            } => (((v + v1) / k1).exp() + ((v + v2) / k2).exp()).recip() * scale + base,
             VFn::Exp { a, k } => (v * k).exp() * a,
-            VFn::InvRateSum { base, a1, k1, a2, k2 } => {
-                ((v * k1).exp() * a1 + (v * k2).exp() * a2).recip() + base
-            }
-            VFn::InvLinoidExp { base, p, q, r, s, a, k } => {
+            VFn::InvRateSum {
+                base,
+                a1,
+                k1,
+                a2,
+                k2,
+            } => ((v * k1).exp() * a1 + (v * k2).exp() * a2).recip() + base,
+            VFn::InvLinoidExp {
+                base,
+                p,
+                q,
+                r,
+                s,
+                a,
+                k,
+            } => {
                 let alpha = -(v * q + p) / ((v * s + r).exp() - 1.0);
                 (alpha + (v * k).exp() * a).recip() + base
             }

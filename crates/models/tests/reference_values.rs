@@ -8,28 +8,55 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 }
 
 fn gate<'a>(m: &'a Model, name: &str) -> &'a spikepop_models::model::Gate {
-    m.channels.iter().flat_map(|c| c.gates).find(|g| g.name == name).unwrap()
+    m.channels
+        .iter()
+        .flat_map(|c| c.gates)
+        .find(|g| g.name == name)
+        .unwrap()
 }
 
 #[test]
 fn stg_initial_state_and_rhs() {
     let u0 = STG.initial_state();
     let expected = [
-        -70.0, 2.2211385722e-4, 0.98326471601, 7.4665289624e-3, 2.5775544546e-3, 0.99898404433,
-        1.0273089664e-2, 0.83381407107, 5.0351296899e-3, 7.2495478081e-3, 0.93544286282, 0.5, 0.5,
+        -70.0,
+        2.2211385722e-4,
+        0.98326471601,
+        7.4665289624e-3,
+        2.5775544546e-3,
+        0.99898404433,
+        1.0273089664e-2,
+        0.83381407107,
+        5.0351296899e-3,
+        7.2495478081e-3,
+        0.93544286282,
+        0.5,
+        0.5,
     ];
     assert_eq!(u0.len(), 13);
     for (i, (a, b)) in u0.iter().zip(expected).enumerate() {
         assert!(close(*a, b, 1e-9), "u0[{i}] = {a}, expected {b}");
     }
-    let g = [6865.689218303348, 105.0, 5.0, 14.0, 160.0, 366.7231129086097, 0.33428284501779454, 0.0105];
+    let g = [
+        6865.689218303348,
+        105.0,
+        5.0,
+        14.0,
+        160.0,
+        366.7231129086097,
+        0.33428284501779454,
+        0.0105,
+    ];
     let mut du = vec![0.0; 13];
     STG.rhs(&g, &u0, 0.0, &mut du);
     assert!(close(du[0], 8.5676799204, 1e-9), "dV/dt = {}", du[0]);
     // The spec prints 9 significant digits here: rounding alone allows 2.3e-9 relative.
     assert!(close(du[12], -0.0224101713, 2.5e-9), "dCa/dt = {}", du[12]);
     for (i, d) in du.iter().enumerate().take(12).skip(1) {
-        assert!(d.abs() < 1e-15, "gate {i} derivative {d} should vanish at u0");
+        assert!(
+            d.abs() < 1e-15,
+            "gate {i} derivative {d} should vanish at u0"
+        );
     }
 }
 
@@ -51,7 +78,11 @@ fn stg_steady_states_at_threshold() {
     for (name, x, dx) in cases {
         let g = gate(&STG, name);
         let val = Model::gate_inf(g, v, 0.5);
-        let d = Model::gate_inf(g, num_dual::Dual64::new(v, 1.0), num_dual::Dual64::from(0.5));
+        let d = Model::gate_inf(
+            g,
+            num_dual::Dual64::new(v, 1.0),
+            num_dual::Dual64::from(0.5),
+        );
         assert!(close(val, x, 1e-10), "{name}: {val} vs {x}");
         assert!(close(d.eps, dx, 1e-10), "{name}': {} vs {dx}", d.eps);
     }
@@ -63,21 +94,41 @@ fn stg_steady_states_at_threshold() {
 fn da_initial_state_and_rhs() {
     let u0 = DA.initial_state();
     let expected = [
-        -90.0, 2.108952704e-3, 0.96580956527, 4.422284953e-3, 2.061153618e-9, 1.894059438e-4,
-        3.887200079e-6, 0.0,
+        -90.0,
+        2.108952704e-3,
+        0.96580956527,
+        4.422284953e-3,
+        2.061153618e-9,
+        1.894059438e-4,
+        3.887200079e-6,
+        0.0,
     ];
     assert_eq!(u0.len(), 8);
     for (i, (a, b)) in u0.iter().zip(expected).enumerate() {
-        assert!((a - b).abs() <= 1e-9 * b.abs(), "u0[{i}] = {a}, expected {b}");
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs(),
+            "u0[{i}] = {a}, expected {b}"
+        );
     }
-    let g = [35.46934803014296, 8.0, 0.045, 0.04069634820398918, 0.15015869937543488, 0.012, 0.01285];
+    let g = [
+        35.46934803014296,
+        8.0,
+        0.045,
+        0.04069634820398918,
+        0.15015869937543488,
+        0.012,
+        0.01285,
+    ];
     let mut du = vec![0.0; 8];
     DA.rhs(&g, &u0, 0.0, &mut du);
     assert!(close(du[0], 0.52093962205, 1e-9), "dV/dt = {}", du[0]);
     assert!(close(du[6], 3.8667565e-6, 1e-7), "do/dt = {}", du[6]);
     assert!(close(du[7], 8.7549091558e-12, 1e-9), "di/dt = {}", du[7]);
     for (i, d) in du.iter().enumerate().take(6).skip(1) {
-        assert!(d.abs() < 1e-15, "gate {i} derivative {d} should vanish at u0");
+        assert!(
+            d.abs() < 1e-15,
+            "gate {i} derivative {d} should vanish at u0"
+        );
     }
 }
 
@@ -95,10 +146,18 @@ fn da_steady_states_at_threshold() {
         assert!(close(val, x, 1e-10), "{name}: {val} vs {x}");
     }
     let erg = gate(&DA, "o_ERG");
-    let d = Model::gate_inf(erg, num_dual::Dual64::new(v, 1.0), num_dual::Dual64::from(0.0));
+    let d = Model::gate_inf(
+        erg,
+        num_dual::Dual64::new(v, 1.0),
+        num_dual::Dual64::from(0.0),
+    );
     assert!(close(d.re, 0.0931760486576, 1e-10), "o_ERG {}", d.re);
     assert!(close(d.eps, 0.01208042088, 1e-9), "o_ERG' {}", d.eps);
-    let b = Model::gate_inf(gate(&DA, "B_NMDA"), num_dual::Dual64::new(v, 1.0), num_dual::Dual64::from(0.0));
+    let b = Model::gate_inf(
+        gate(&DA, "B_NMDA"),
+        num_dual::Dual64::new(v, 1.0),
+        num_dual::Dual64::from(0.0),
+    );
     assert!(close(b.re, 0.0777091840189, 1e-10), "B {}", b.re);
     assert!(close(b.eps, 0.005733637339, 1e-9), "B' {}", b.eps);
 }
@@ -107,9 +166,23 @@ fn da_steady_states_at_threshold() {
 fn state_names_follow_the_spec_order() {
     assert_eq!(
         STG.state_names(),
-        ["V", "m_Na", "h_Na", "m_Kd", "m_CaT", "h_CaT", "m_CaS", "h_CaS", "m_KCa", "m_A", "h_A", "m_H", "Ca"]
+        [
+            "V", "m_Na", "h_Na", "m_Kd", "m_CaT", "h_CaT", "m_CaS", "h_CaS", "m_KCa", "m_A", "h_A",
+            "m_H", "Ca"
+        ]
     );
-    assert_eq!(DA.state_names(), ["V", "m_Na", "h_Na", "n_Kd", "m_CaL", "m_CaN", "o_ERG", "i_ERG"]);
-    assert_eq!(STG.conductance_names().collect::<Vec<_>>().join(","), "g_Na,g_Kd,g_CaT,g_CaS,g_KCa,g_A,g_H,g_leak");
-    assert_eq!(DA.conductance_names().collect::<Vec<_>>().join(","), "g_Na,g_Kd,g_CaL,g_CaN,g_ERG,g_NMDA,g_leak");
+    assert_eq!(
+        DA.state_names(),
+        [
+            "V", "m_Na", "h_Na", "n_Kd", "m_CaL", "m_CaN", "o_ERG", "i_ERG"
+        ]
+    );
+    assert_eq!(
+        STG.conductance_names().collect::<Vec<_>>().join(","),
+        "g_Na,g_Kd,g_CaT,g_CaS,g_KCa,g_A,g_H,g_leak"
+    );
+    assert_eq!(
+        DA.conductance_names().collect::<Vec<_>>().join(","),
+        "g_Na,g_Kd,g_CaL,g_CaN,g_ERG,g_NMDA,g_leak"
+    );
 }

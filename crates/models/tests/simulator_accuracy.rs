@@ -15,7 +15,12 @@ const STG_BORDERLINE: [&str; 4] = ["11", "14", "15", "16"];
 
 fn check(model: &Model, file: &str, borderline: &[&str]) {
     let failures = common::mismatches_except(model, file, &Settings::for_model(model), borderline);
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -25,15 +30,26 @@ fn stg_matches_the_tight_tolerance_reference() {
 
 #[test]
 fn stg_borderline_burster_is_exact_at_a_fine_step() {
-    let case = common::read_cases(&STG, "sims_stg.csv").into_iter().find(|c| c.id == "11").unwrap();
+    let case = common::read_cases(&STG, "sims_stg.csv")
+        .into_iter()
+        .find(|c| c.id == "11")
+        .unwrap();
     let mut settings = Settings::for_model(&STG);
     settings.dt = 0.002;
     let compiled = spikepop_models::sim::Compiled::new(&STG, settings.dt);
-    let out = compiled.run(&case.g, &settings, None, &std::sync::atomic::AtomicBool::new(false));
+    let out = compiled.run(
+        &case.g,
+        &settings,
+        None,
+        &std::sync::atomic::AtomicBool::new(false),
+    );
     let p = common::pattern(&out.spikes);
     assert_eq!(p.label, 2);
     assert_eq!(p.spikes_per_burst, case.spikes_per_burst);
-    assert!((p.burst_period - case.burst_period).abs() < 0.01 * case.burst_period, "{p:?}");
+    assert!(
+        (p.burst_period - case.burst_period).abs() < 0.01 * case.burst_period,
+        "{p:?}"
+    );
 }
 
 #[test]

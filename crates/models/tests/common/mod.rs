@@ -20,15 +20,27 @@ pub struct Pattern {
 pub fn pattern(t: &[f64]) -> Pattern {
     let nan = f64::NAN;
     if t.len() < 3 {
-        return Pattern { label: 0, isi_mean: nan, burst_period: nan, spikes_per_burst: nan };
+        return Pattern {
+            label: 0,
+            isi_mean: nan,
+            burst_period: nan,
+            spikes_per_burst: nan,
+        };
     }
     let isi: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
     let mean = isi.iter().sum::<f64>() / isi.len() as f64;
     let sd = (isi.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / isi.len() as f64).sqrt();
     if sd / mean <= 0.15 {
-        return Pattern { label: 1, isi_mean: mean, burst_period: nan, spikes_per_burst: nan };
+        return Pattern {
+            label: 1,
+            isi_mean: mean,
+            burst_period: nan,
+            spikes_per_burst: nan,
+        };
     }
-    let (lo, hi) = isi.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let (lo, hi) = isi
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
     let th = (lo + hi) / 2.0;
     let mut bursts: Vec<Vec<f64>> = vec![vec![t[0]]];
     for (k, &d) in isi.iter().enumerate() {
@@ -38,7 +50,11 @@ pub fn pattern(t: &[f64]) -> Pattern {
         bursts.last_mut().unwrap().push(t[k + 1]);
     }
     bursts.retain(|b| b.len() > 1);
-    let inner = if bursts.len() > 2 { &bursts[1..bursts.len() - 1] } else { &bursts[0..0] };
+    let inner = if bursts.len() > 2 {
+        &bursts[1..bursts.len() - 1]
+    } else {
+        &bursts[0..0]
+    };
     let spb = inner.iter().map(|b| b.len() as f64).sum::<f64>() / inner.len() as f64;
     let onsets: Vec<f64> = inner.iter().map(|b| b[0]).collect();
     let period = if onsets.len() > 1 {
@@ -46,7 +62,12 @@ pub fn pattern(t: &[f64]) -> Pattern {
     } else {
         nan
     };
-    Pattern { label: 2, isi_mean: nan, burst_period: period, spikes_per_burst: spb }
+    Pattern {
+        label: 2,
+        isi_mean: nan,
+        burst_period: period,
+        spikes_per_burst: spb,
+    }
 }
 
 pub struct Case {
@@ -86,7 +107,12 @@ pub fn mismatches(model: &Model, file: &str, settings: &Settings) -> Vec<String>
 }
 
 /// See [`mismatches`].
-pub fn mismatches_except(model: &Model, file: &str, settings: &Settings, borderline: &[&str]) -> Vec<String> {
+pub fn mismatches_except(
+    model: &Model,
+    file: &str,
+    settings: &Settings,
+    borderline: &[&str],
+) -> Vec<String> {
     let cases = read_cases(model, file);
     let g: Vec<Vec<f64>> = cases.iter().map(|c| c.g.clone()).collect();
     let out = simulate_batch(model, &g, settings, &AtomicBool::new(false), || {}).unwrap();
@@ -99,10 +125,14 @@ pub fn mismatches_except(model: &Model, file: &str, settings: &Settings, borderl
         let ok = p.label == c.label
             && match c.label {
                 2 if loose => {
-                    rel(p.burst_period, c.burst_period) < 0.10 && (p.spikes_per_burst - c.spikes_per_burst).abs() <= 1.0
+                    rel(p.burst_period, c.burst_period) < 0.10
+                        && (p.spikes_per_burst - c.spikes_per_burst).abs() <= 1.0
                 }
                 1 => rel(p.isi_mean, c.isi_mean) < 0.01,
-                2 => rel(p.burst_period, c.burst_period) < 0.01 && p.spikes_per_burst == c.spikes_per_burst,
+                2 => {
+                    rel(p.burst_period, c.burst_period) < 0.01
+                        && p.spikes_per_burst == c.spikes_per_burst
+                }
                 _ => true,
             };
         if !ok {
@@ -114,4 +144,3 @@ pub fn mismatches_except(model: &Model, file: &str, settings: &Settings, borderl
     }
     failures
 }
-
