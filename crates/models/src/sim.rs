@@ -149,12 +149,11 @@ pub struct Compiled<'m> {
     n_cad: usize,
     n_inst: usize,
     n_kin: usize,
-    /// Per V row: `[inf_hh, inf_cad (voltage part), instant, (o_inf, i_inf) per kinetic]`.
-    values: Vec<f64>,
+    /// One row per grid voltage: `n_val` values `[inf_hh, inf_cad (voltage part), instant,
+    /// (o_inf, i_inf) per kinetic]`, then `n_dec` half-step decays `[decay_hh, decay_cad, P(dt/2) (4) per
+    /// kinetic]`. Gates advance by a half step at the start and by two half steps afterwards.
+    table: Vec<f64>,
     n_val: usize,
-    /// Per V row: `[half-decay_hh, half-decay_cad, P(dt/2) (4) per kinetic]`. Gates advance by a half
-    /// step at the start and by two half steps (the product) afterwards.
-    decays: Vec<f64>,
     n_dec: usize,
     /// Half-dissociation constant of each calcium-dependent gate.
     cad_kd: Vec<f64>,
@@ -259,29 +258,25 @@ impl<'m> Compiled<'m> {
         let n_rows = ((V_MAX - V_MIN) / TABLE_STEP).round() as usize + 2;
         let grid = |r: usize| V_MIN + r as f64 * TABLE_STEP;
 
-        let mut values = Vec::new();
+        let mut table = Vec::new();
         for r in 0..n_rows {
             let v = grid(r);
-            values.extend(hh.iter().chain(&cad).map(|(_, g)| inf_tau(g).0.at(v)));
-            values.extend(inst.iter().map(|(_, g)| match g.gating {
+            table.extend(hh.iter().chain(&cad).map(|(_, g)| inf_tau(g).0.at(v)));
+            table.extend(inst.iter().map(|(_, g)| match g.gating {
                 Gating::Instant { inf } => inf.at(v),
                 _ => unreachable!(),
             }));
             for (_, g) in &kin {
                 let p = kinetic_propagator(rates(g, v), 0.0);
-                values.extend([p[0], p[1]]);
+                table.extend([p[0], p[1]]);
             }
-        }
-        let mut decays = Vec::new();
-        for r in 0..n_rows {
-            let v = grid(r);
-            decays.extend(
+            table.extend(
                 hh.iter()
                     .chain(&cad)
                     .map(|(_, g)| (-0.5 * dt / guarded_tau(&inf_tau(g).1, v)).exp()),
             );
             for (_, g) in &kin {
-                decays.extend_from_slice(&kinetic_propagator(rates(g, v), 0.5 * dt)[2..]);
+                table.extend_from_slice(&kinetic_propagator(rates(g, v), 0.5 * dt)[2..]);
             }
         }
         let (n_hh, n_cad, n_inst, n_kin) = (hh.len(), cad.len(), inst.len(), kin.len());
@@ -309,8 +304,7 @@ impl<'m> Compiled<'m> {
             n_cad,
             n_inst,
             n_kin,
-            values,
-            decays,
+            table,
             cad_channels: model
                 .channels
                 .iter()
@@ -405,13 +399,11 @@ impl<'m> Compiled<'m> {
             0.0
         };
 
-        let mut val = vec![0.0; self.n_val];
+        let mut row = vec![0.0; self.n_val + self.n_dec];
         // Open probabilities, kept from one step to the next: the calcium current at n - 1/2 reads them.
         // (Instantaneous gates are still 0 here; no calcium carrier has one.)
         let mut open = vec![0.0; self.factors.len()];
         self.open_all(&gv, &mut open);
-        let mut dec_a = vec![0.0; self.n_dec];
-        let mut dec_b = vec![0.0; self.n_dec];
         let mut trace = settings.trace_every.map(|_| Trace::default());
         let trace_dt = settings
             .trace_every
@@ -421,7 +413,7 @@ impl<'m> Compiled<'m> {
         let mut pending: Vec<f64> = Vec::new();
         let transient = settings.transient;
         let inv_h = 1.0 / TABLE_STEP;
-        let last_row = (self.values.len() / self.n_val - 2) as f64;
+        let last_row = (self.table.len() / row.len() - 2) as f64;
         let mut finite = true;
         let h = self.dt;
         let n_steps = (settings.duration / h).round() as u64;
@@ -437,40 +429,38 @@ impl<'m> Compiled<'m> {
             let x = ((v - V_MIN) * inv_h).clamp(0.0, last_row);
             let i = x as usize;
             let f = x - i as f64;
-            lerp_into(&mut val, &self.values, i, f);
-            lerp_into(&mut dec_b, &self.decays, i, f);
-            // A full step is two half steps: the product of the half-step decays.
-            if first {
-                dec_a[..n_gate].fill(1.0);
-                for k in 0..self.n_kin {
-                    dec_a[n_gate + 4 * k..n_gate + 4 * k + 4]
-                        .copy_from_slice(&[1.0, 0.0, 0.0, 1.0]);
+            lerp_into(&mut row, &self.table, i, f);
+            let (val, dec) = row.split_at_mut(self.n_val);
+            // A full step is two half steps: square the half-step decays (and propagators); the first step
+            // moves the gates by half a step only, to stagger them.
+            if !first {
+                let (d_gate, d_kin) = dec.split_at_mut(n_gate);
+                for d in d_gate.iter_mut() {
+                    *d *= *d;
                 }
-            } else {
-                dec_a.copy_from_slice(&dec_b);
+                for p in d_kin.chunks_exact_mut(4) {
+                    let q = [p[0], p[1], p[2], p[3]];
+                    p[0] = q[0] * q[0] + q[1] * q[2];
+                    p[1] = q[0] * q[1] + q[1] * q[3];
+                    p[2] = q[2] * q[0] + q[3] * q[2];
+                    p[3] = q[2] * q[1] + q[3] * q[3];
+                }
             }
             // 2. Gates, then calcium, then calcium-dependent gates. Calcium and the gates it drives live on the
             //    same half-step grid, so each sees the other at the interval's midpoint (time n): the mean of
             //    the values at n - 1/2 and n + 1/2 keeps the scheme second order.
             let i_ca_old = self.calcium_current(g, &open, v);
-            for k in 0..self.n_hh {
-                let inf = val[k];
-                gv[k] = inf + (gv[k] - inf) * (dec_a[k] * dec_b[k]);
+            for ((x, &inf), &d) in gv[..self.n_hh]
+                .iter_mut()
+                .zip(&val[..self.n_hh])
+                .zip(&dec[..self.n_hh])
+            {
+                *x = inf + (*x - inf) * d;
             }
-            for (k, (o, ia)) in (n_gate + self.n_inst..).zip(inact.iter_mut()).enumerate() {
-                let (o_inf, i_inf) = (
-                    val[n_gate + self.n_inst + 2 * k],
-                    val[n_gate + self.n_inst + 2 * k + 1],
-                );
-                let pa = &dec_a[n_gate + 4 * k..n_gate + 4 * k + 4];
-                let pb = &dec_b[n_gate + 4 * k..n_gate + 4 * k + 4];
-                // P = P_b P_a (the two commute: same generator).
-                let p = [
-                    pb[0] * pa[0] + pb[1] * pa[2],
-                    pb[0] * pa[1] + pb[1] * pa[3],
-                    pb[2] * pa[0] + pb[3] * pa[2],
-                    pb[2] * pa[1] + pb[3] * pa[3],
-                ];
+            for (k, ia) in inact.iter_mut().enumerate() {
+                let o = n_gate + self.n_inst + k;
+                let (o_inf, i_inf) = (val[o + k], val[o + k + 1]);
+                let p = &dec[n_gate + 4 * k..n_gate + 4 * k + 4];
                 let (d_o, d_i) = (gv[o] - o_inf, *ia - i_inf);
                 gv[o] = o_inf + p[0] * d_o + p[1] * d_i;
                 *ia = i_inf + p[2] * d_o + p[3] * d_i;
@@ -486,7 +476,7 @@ impl<'m> Compiled<'m> {
                 let ca_mid = 0.5 * (ca_old + ca);
                 for k in self.n_hh..n_gate {
                     let inf = ca_mid / (ca_mid + self.cad_kd[k - self.n_hh]) * val[k];
-                    gv[k] = inf + (gv[k] - inf) * (dec_a[k] * dec_b[k]);
+                    gv[k] = inf + (gv[k] - inf) * dec[k];
                 }
                 for &c in &self.cad_channels {
                     open[c] = self.open_probability(c, &gv);
