@@ -33,6 +33,8 @@ use crate::model::{Gate, Gating, Model};
 use crate::noise::{NOISE_CUTOFF_HZ, NoiseTrace};
 use crate::vfn::VFn;
 
+/// Most gates a channel may have.
+const MAX_GATES: usize = 3;
 /// Half-width of the window around a time-constant pole that the simulator bridges linearly (mV).
 pub const POLE_GUARD_MV: f64 = 0.01;
 /// Default integration step (ms), chosen by measurement against the reference (docs/simulator.md).
@@ -158,7 +160,10 @@ pub struct Compiled<'m> {
     /// Half-dissociation constant of each calcium-dependent gate.
     cad_kd: Vec<f64>,
     /// Per channel: (index into the gate-value array, power) of each gate.
-    factors: Vec<Vec<(usize, i32)>>,
+    /// Per channel: the gate-value slots of its gates, padded with the constant-one slot.
+    factors: Vec<[usize; MAX_GATES]>,
+    /// Exponent of each gate-value slot (the constant-one slot included).
+    powers: Vec<i32>,
     /// Channels with a calcium-dependent gate (their open probability is refreshed after calcium).
     cad_channels: Vec<usize>,
     reversal: Vec<f64>,
@@ -220,24 +225,27 @@ impl<'m> Compiled<'m> {
             .chain(&kin)
             .map(|(_, g)| *g)
             .collect();
+        let one = order.len();
         let factors = model
             .channels
             .iter()
             .map(|ch| {
-                ch.gates
-                    .iter()
-                    .map(|g| {
-                        (
-                            order
-                                .iter()
-                                .position(|o| std::ptr::eq(*o, g))
-                                .expect("gate listed"),
-                            g.power,
-                        )
-                    })
-                    .collect()
+                assert!(
+                    ch.gates.len() <= MAX_GATES,
+                    "channel {} has more than {MAX_GATES} gates",
+                    ch.name
+                );
+                let mut f = [one; MAX_GATES];
+                for (slot, g) in f.iter_mut().zip(ch.gates) {
+                    *slot = order
+                        .iter()
+                        .position(|o| std::ptr::eq(*o, g))
+                        .expect("gate listed");
+                }
+                f
             })
             .collect();
+        let powers = order.iter().map(|g| g.power).chain([1]).collect();
         let mut init_map = vec![0];
         init_map.extend(hh.iter().chain(&cad).map(|(s, _)| *s));
         for (s, _) in &kin {
@@ -317,6 +325,7 @@ impl<'m> Compiled<'m> {
                 .map(|(i, _)| i)
                 .collect(),
             factors,
+            powers,
             reversal: model.channels.iter().map(|c| c.reversal).collect(),
             init_map,
         }
@@ -332,20 +341,15 @@ impl<'m> Compiled<'m> {
         self.dt
     }
 
-    /// Open probabilities of every channel from the gate values.
+    /// `gp[k] = gv[k]^power[k]` for the slots `range`.
     #[inline]
-    fn open_all(&self, gv: &[f64], open: &mut [f64]) {
-        for (c, o) in open.iter_mut().enumerate() {
-            *o = self.open_probability(c, gv);
-        }
-    }
-
-    #[inline]
-    fn open_probability(&self, c: usize, gv: &[f64]) -> f64 {
-        let mut p = 1.0;
-        for &(k, power) in &self.factors[c] {
-            let x = gv[k];
-            p *= match power {
+    fn powers_into(&self, gv: &[f64], gp: &mut [f64], range: std::ops::Range<usize>) {
+        for ((p, &x), &n) in gp[range.clone()]
+            .iter_mut()
+            .zip(&gv[range.clone()])
+            .zip(&self.powers[range])
+        {
+            *p = match n {
                 1 => x,
                 2 => x * x,
                 3 => x * x * x,
@@ -353,10 +357,24 @@ impl<'m> Compiled<'m> {
                     let x2 = x * x;
                     x2 * x2
                 }
-                p => x.powi(p),
+                n => x.powi(n),
             };
         }
-        p
+    }
+
+    /// The open probability of channel `c` from the gate powers `gp`.
+    #[inline]
+    fn open_probability(&self, c: usize, gp: &[f64]) -> f64 {
+        self.factors[c].iter().map(|&k| gp[k]).product()
+    }
+
+    /// Open probabilities of every channel from the gate values (`gp` receives the gate powers).
+    #[inline]
+    fn open_all(&self, gv: &[f64], gp: &mut [f64], open: &mut [f64]) {
+        self.powers_into(gv, gp, 0..gv.len());
+        for (c, o) in open.iter_mut().enumerate() {
+            *o = self.open_probability(c, gp);
+        }
     }
 
     /// The total calcium current for open probabilities `open` at voltage `v` (0 without calcium).
@@ -403,7 +421,9 @@ impl<'m> Compiled<'m> {
         // Open probabilities, kept from one step to the next: the calcium current at n - 1/2 reads them.
         // (Instantaneous gates are still 0 here; no calcium carrier has one.)
         let mut open = vec![0.0; self.factors.len()];
-        self.open_all(&gv, &mut open);
+        // Gate powers, with the constant-one slot at the end.
+        let mut gp = vec![1.0; gv.len() + 1];
+        self.open_all(&gv, &mut gp, &mut open);
         let mut trace = settings.trace_every.map(|_| Trace::default());
         let trace_dt = settings
             .trace_every
@@ -465,8 +485,11 @@ impl<'m> Compiled<'m> {
                 gv[o] = o_inf + p[0] * d_o + p[1] * d_i;
                 *ia = i_inf + p[2] * d_o + p[3] * d_i;
             }
-            gv[n_gate..n_gate + self.n_inst].copy_from_slice(&val[n_gate..n_gate + self.n_inst]);
-            self.open_all(&gv, &mut open);
+            if self.n_inst > 0 {
+                gv[n_gate..n_gate + self.n_inst]
+                    .copy_from_slice(&val[n_gate..n_gate + self.n_inst]);
+            }
+            self.open_all(&gv, &mut gp, &mut open);
             if let Some((alpha, beta, half, _)) = &self.ca {
                 let i_ca = 0.5 * (i_ca_old + self.calcium_current(g, &open, v));
                 let ca_inf = beta - alpha * i_ca;
@@ -478,8 +501,9 @@ impl<'m> Compiled<'m> {
                     let inf = ca_mid / (ca_mid + self.cad_kd[k - self.n_hh]) * val[k];
                     gv[k] = inf + (gv[k] - inf) * dec[k];
                 }
+                self.powers_into(&gv, &mut gp, self.n_hh..n_gate);
                 for &c in &self.cad_channels {
-                    open[c] = self.open_probability(c, &gv);
+                    open[c] = self.open_probability(c, &gp);
                 }
             }
             // 3. V to n + 1 with frozen conductances.
