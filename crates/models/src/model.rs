@@ -8,6 +8,8 @@
 use crate::vfn::{Real, VFn};
 
 /// How a gate's open fraction evolves.
+// Gates are declared once, in static tables: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Gating {
     /// Hodgkin-Huxley gate: `dx/dt = (inf(V) - x) / tau(V)`.

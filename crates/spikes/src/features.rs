@@ -453,26 +453,28 @@ fn default_bursts(isis: &[f64]) -> Option<Vec<Range<usize>>> {
     let mut sorted = isis.to_vec();
     sorted.sort_unstable_by(f64::total_cmp);
     let logs: Vec<f64> = sorted.iter().map(|x| x.ln()).collect();
-    // Splits are tried from the widest step between neighbouring sorted ISIs down; the first that qualifies wins.
-    let mut splits: Vec<(f64, usize)> = (1..k)
-        .map(|s| (logs[s] - logs[s - 1], s))
-        .filter(|(step, _)| *step > 0.0)
-        .collect();
-    splits.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, s) in splits {
+    // The splits whose groups are well separated, tried from the widest step between neighbouring sorted ISIs
+    // down: the first that also gives a burst structure wins.
+    let (min_gap, min_contrast) = (DEFAULT_BURST_GAP.ln(), DEFAULT_BURST_CONTRAST.ln());
+    let mut splits: Vec<(f64, usize)> = Vec::new();
+    for s in 1..k {
+        let step = logs[s] - logs[s - 1];
+        if step <= 0.0 {
+            continue;
+        }
         let (short, long) = logs.split_at(s);
         let gap =
             quantile(long, DEFAULT_GAP_QUANTILE) - quantile(short, 1.0 - DEFAULT_GAP_QUANTILE);
-        if gap < DEFAULT_BURST_GAP.ln() {
+        if gap < min_gap
+            || quantile(long, 0.5) - quantile(short, 0.5) < min_contrast
+            || gap < DEFAULT_BURST_SEPARATION * (robust_sd(short) + robust_sd(long))
+        {
             continue;
         }
-        let contrast = quantile(long, 0.5) - quantile(short, 0.5);
-        if contrast < DEFAULT_BURST_CONTRAST.ln() {
-            continue;
-        }
-        if gap < DEFAULT_BURST_SEPARATION * (robust_sd(short) + robust_sd(long)) {
-            continue;
-        }
+        splits.push((step, s));
+    }
+    splits.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, s) in splits {
         let long_min = sorted[s];
         if let Some(bursts) = burst_structure(isis, |i| isis[i] >= long_min) {
             return Some(bursts);
