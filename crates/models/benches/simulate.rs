@@ -52,10 +52,27 @@ fn one_second(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
     );
 }
 
+/// Four models in lock-step on one thread (how batches run): the per-core throughput.
+fn four_lanes(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
+    let mut settings = Settings::for_model(model);
+    settings.duration = 1000.0;
+    settings.transient = 0.0;
+    let compiled = Compiled::new(model, settings.dt);
+    let cancel = AtomicBool::new(false);
+    let mut group = c.benchmark_group("4 models in lock-step x 1 s, one thread");
+    group.throughput(Throughput::Elements(4));
+    group.bench_function(name, |b| {
+        b.iter(|| black_box(compiled.run_lanes([black_box(g); 4], &settings, [None; 4], &cancel)))
+    });
+    group.finish();
+}
+
 fn single(c: &mut Criterion) {
     one_second(c, "stg seed (tonic)", &STG, &STG_SEED);
     one_second(c, "stg burster", &STG, &STG_BURSTER);
     one_second(c, "da seed", &DA, &DA_SEED);
+    four_lanes(c, "stg burster", &STG, &STG_BURSTER);
+    four_lanes(c, "da seed", &DA, &DA_SEED);
 }
 
 fn batch(c: &mut Criterion) {
