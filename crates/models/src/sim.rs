@@ -433,6 +433,8 @@ impl<'m> Compiled<'m> {
 
 /// The body of [`Compiled::run_lanes`], compiled for several instruction sets (AVX2 with FMA, AVX, and the
 /// baseline) and dispatched at run time, so that the lanes use the widest vectors the processor has.
+// Lane loops index several parallel per-lane arrays at once: the index form is the readable one.
+#[allow(clippy::needless_range_loop)]
 #[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 fn run_lanes_impl<const L: usize>(
     c: &Compiled,
