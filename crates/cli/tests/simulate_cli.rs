@@ -222,3 +222,31 @@ fn bad_inputs_get_one_clear_error_and_no_output() {
     let (e, ..) = bad_model("xyz", &format!("{HEADER}{GOOD}"), &[]);
     assert!(e.contains("xyz"), "{e}");
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough work to still be running when the signal arrives.
+    let mut pop = String::from(HEADER);
+    for k in 0..400 {
+        pop.push_str(&format!("m{k},7000,100,5,14,160,360,0.33,0.0105\n"));
+    }
+    let input = dir.path().join("pop.csv");
+    std::fs::write(&input, pop).unwrap();
+    let out = dir.path().join("out.csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spikepop"))
+        .args(["simulate", "--model", "stg", "--input", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args(["--duration", "60000"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let start = std::time::Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert!(start.elapsed().as_secs_f64() < 20.0, "stops promptly");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert_only(dir.path(), &["pop.csv"]);
+}
