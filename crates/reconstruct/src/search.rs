@@ -1,0 +1,306 @@
+//! The reconstruction loop: propose over the DIC distribution, simulate, verify, refine.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use spikepop_dics::{Dics, Generator, Infeasible, TargetSpec};
+use spikepop_models::sim::{Settings, SettingsError, simulate_batch};
+use spikepop_spikes::features::{Classifier, Features, Label};
+
+use crate::verify::{Tolerances, verify};
+
+/// A Gaussian distribution of (g_s, g_u): the predictor's output, or a refined one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prior {
+    /// Mean g_s.
+    pub g_s: f64,
+    /// Standard deviation of g_s.
+    pub sd_g_s: f64,
+    /// Mean g_u.
+    pub g_u: f64,
+    /// Standard deviation of g_u.
+    pub sd_g_u: f64,
+}
+
+impl Prior {
+    /// Log density (up to a constant) at (g_s, g_u).
+    fn log_pdf(&self, g_s: f64, g_u: f64) -> f64 {
+        let zs = (g_s - self.g_s) / self.sd_g_s;
+        let zu = (g_u - self.g_u) / self.sd_g_u;
+        -0.5 * (zs * zs + zu * zu) - self.sd_g_s.ln() - self.sd_g_u.ln()
+    }
+
+    fn target(&self) -> TargetSpec {
+        TargetSpec::gaussian(self.g_s, self.g_u, self.sd_g_s, self.sd_g_u)
+    }
+}
+
+/// Settings of [`reconstruct`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchSettings {
+    /// Verified models wanted per recording.
+    pub n: usize,
+    /// Candidates simulated at most per recording (the budget).
+    pub max_candidates: usize,
+    /// Verification tolerances.
+    pub tolerances: Tolerances,
+    /// Simulation step, transient and noise; the duration is set per recording (see `min_window`).
+    pub sim: Settings,
+    /// Shortest window simulated after the transient (ms); longer recordings get their own span.
+    pub min_window: f64,
+    /// Rounds after which the proposal is re-centred on the verified candidates.
+    pub refine_rounds: usize,
+    /// `false` reproduces the reference: N candidates from the prior, neither simulated nor checked.
+    pub verify: bool,
+    /// Smallest proposal standard deviation (DIC units), so a refined proposal keeps exploring.
+    pub min_sd: f64,
+}
+
+impl SearchSettings {
+    /// Defaults for `model`: its transient, a window of its default duration minus the transient, a budget
+    /// of 20 N candidates and two refinement rounds.
+    pub fn for_model(model: &spikepop_models::Model, n: usize) -> Self {
+        Self {
+            n,
+            max_candidates: 20 * n,
+            tolerances: Tolerances::default(),
+            sim: Settings::for_model(model),
+            min_window: model.default_duration - model.default_transient,
+            refine_rounds: 2,
+            verify: true,
+            min_sd: 0.25,
+        }
+    }
+}
+
+/// One candidate model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// Conductances, in the model's channel order.
+    pub g: Vec<f64>,
+    /// Its DICs at the generator's V_th (g_s and g_u are the target it drew).
+    pub dics: Dics,
+    /// Log-ISI distance of its simulation to the recording (NaN when not simulated).
+    pub distance: f64,
+    /// Whether its simulation reproduces the recording (`false` when not simulated).
+    pub verified: bool,
+    /// Log density of the proposal it was drawn from, at its (g_s, g_u) (for importance weights).
+    proposal_log_pdf: f64,
+}
+
+/// The result for one recording.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reconstruction {
+    /// The recording's features (default classifier).
+    pub features: Features,
+    /// The returned population: N verified models (fewer if the budget ran out), or N unverified
+    /// candidates without verification. Empty for a silent recording.
+    pub members: Vec<Member>,
+    /// Candidates generated (and simulated, with verification).
+    pub candidates_tried: usize,
+    /// Candidates that passed verification (may exceed N within the last round).
+    pub verified_found: usize,
+    /// The DIC distribution re-centred on the verified candidates (importance-weighted), when any passed.
+    pub refined: Option<Prior>,
+    /// Coefficient of variation of each conductance over every candidate tried.
+    pub candidates_cv: Vec<f64>,
+}
+
+impl Reconstruction {
+    /// Verified fraction of the candidates tried.
+    pub fn acceptance(&self) -> f64 {
+        if self.candidates_tried == 0 {
+            f64::NAN
+        } else {
+            self.verified_found as f64 / self.candidates_tried as f64
+        }
+    }
+
+    /// Coefficient of variation of each conductance over the returned population.
+    pub fn members_cv(&self) -> Vec<f64> {
+        cv_per_channel(self.members.iter().map(|m| m.g.as_slice()))
+    }
+}
+
+/// Why a recording could not be reconstructed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The DIC distribution cannot be reached with non-negative conductances.
+    #[error("no model reaches the DIC distribution: {0}")]
+    Infeasible(#[from] Infeasible),
+    /// Invalid simulation settings.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The run was interrupted.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Coefficient of variation (sd / mean) of each channel over a set of conductance vectors.
+pub fn cv_per_channel<'a>(rows: impl Iterator<Item = &'a [f64]>) -> Vec<f64> {
+    let rows: Vec<&[f64]> = rows.collect();
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    (0..first.len())
+        .map(|c| {
+            let n = rows.len() as f64;
+            let mean = rows.iter().map(|r| r[c]).sum::<f64>() / n;
+            let var = rows.iter().map(|r| (r[c] - mean).powi(2)).sum::<f64>() / n;
+            var.sqrt() / mean
+        })
+        .collect()
+}
+
+/// Reconstructs one recording (spike times in ms, sorted): see the crate documentation. `index` selects
+/// the random streams (use the recording's position in its file), so results are reproducible for the
+/// generator's seed whatever the number of threads.
+pub fn reconstruct(
+    generator: &Generator,
+    recording: &[f64],
+    prior: Prior,
+    settings: &SearchSettings,
+    index: usize,
+    cancel: &AtomicBool,
+) -> Result<Reconstruction, SearchError> {
+    let features = Features::of(recording, &Classifier::Default);
+    let model = generator.model();
+    let mut out = Reconstruction {
+        features,
+        members: Vec::new(),
+        candidates_tried: 0,
+        verified_found: 0,
+        refined: None,
+        candidates_cv: Vec::new(),
+    };
+    if out.features.label == Label::Silent || settings.n == 0 {
+        return Ok(out);
+    }
+    let floor = |sd: f64| sd.max(settings.min_sd);
+    let prior = Prior {
+        sd_g_s: floor(prior.sd_g_s),
+        sd_g_u: floor(prior.sd_g_u),
+        ..prior
+    };
+    let stream = |round: usize| index * 64 + round.min(63);
+
+    if !settings.verify {
+        let pop = generator.generate_target(stream(0), &prior.target(), settings.n)?;
+        out.members = pop
+            .iter()
+            .map(|(g, dics)| Member {
+                g: g.to_vec(),
+                dics,
+                distance: f64::NAN,
+                verified: false,
+                proposal_log_pdf: prior.log_pdf(dics.g_s, dics.g_u),
+            })
+            .collect();
+        out.candidates_tried = settings.n;
+        out.candidates_cv = out.members_cv();
+        return Ok(out);
+    }
+
+    let span = recording.last().unwrap() - recording[0];
+    let mut sim = settings.sim.clone();
+    sim.duration = sim.transient + settings.min_window.max(span);
+    sim.trace_every = None;
+    let mut proposal = prior;
+    let mut all: Vec<Member> = Vec::new();
+    let mut verified: Vec<usize> = Vec::new();
+    let mut round = 0;
+    while verified.len() < settings.n && out.candidates_tried < settings.max_candidates {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SearchError::Interrupted);
+        }
+        let missing = settings.n - verified.len();
+        let batch = (2 * missing)
+            .max(16)
+            .min(settings.max_candidates - out.candidates_tried);
+        let pop = generator.generate_target(stream(round), &proposal.target(), batch)?;
+        let g: Vec<Vec<f64>> = pop.iter().map(|(g, _)| g.to_vec()).collect();
+        let sims = simulate_batch(model, &g, &sim, cancel, || {})?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SearchError::Interrupted);
+        }
+        let first_new = all.len();
+        for ((g, dics), o) in g.into_iter().zip(pop.iter().map(|(_, d)| d)).zip(sims) {
+            let v = verify(&out.features, recording, &o.spikes, &settings.tolerances);
+            let ok = v.verified && o.finite;
+            if ok {
+                verified.push(all.len());
+            }
+            all.push(Member {
+                g,
+                dics,
+                distance: v.distance,
+                verified: ok,
+                proposal_log_pdf: proposal.log_pdf(dics.g_s, dics.g_u),
+            });
+        }
+        out.candidates_tried += batch;
+        if round < settings.refine_rounds {
+            proposal = match fit(&all[first_new..], &prior) {
+                Some(p) => Prior {
+                    sd_g_s: floor(p.sd_g_s),
+                    sd_g_u: floor(p.sd_g_u),
+                    ..p
+                },
+                // Nothing verified yet: look wider around the same centre.
+                None => Prior {
+                    sd_g_s: 2.0 * proposal.sd_g_s,
+                    sd_g_u: 2.0 * proposal.sd_g_u,
+                    ..proposal
+                },
+            };
+        }
+        round += 1;
+    }
+    out.verified_found = verified.len();
+    out.refined = fit(&all, &prior);
+    out.candidates_cv = cv_per_channel(all.iter().map(|m| m.g.as_slice()));
+    out.members = verified
+        .iter()
+        .take(settings.n)
+        .map(|&i| all[i].clone())
+        .collect();
+    Ok(out)
+}
+
+/// Importance-weighted Gaussian fit of the verified candidates: weight = prior / proposal density at the
+/// candidate's DICs, times `exp(-distance / median distance)`, so candidates that both pass and match the
+/// ISI distribution closely dominate. `None` when no candidate passed.
+fn fit(members: &[Member], prior: &Prior) -> Option<Prior> {
+    let ok: Vec<&Member> = members.iter().filter(|m| m.verified).collect();
+    if ok.is_empty() {
+        return None;
+    }
+    let mut d: Vec<f64> = ok
+        .iter()
+        .map(|m| m.distance)
+        .filter(|d| d.is_finite())
+        .collect();
+    d.sort_by(f64::total_cmp);
+    let d0 = d.get(d.len() / 2).copied().unwrap_or(1.0).max(1e-3);
+    let log_w: Vec<f64> = ok
+        .iter()
+        .map(|m| {
+            prior.log_pdf(m.dics.g_s, m.dics.g_u)
+                - m.proposal_log_pdf
+                - m.distance.min(50.0 * d0) / d0
+        })
+        .collect();
+    let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = log_w.iter().map(|l| (l - max).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let mean =
+        |f: &dyn Fn(&Member) -> f64| ok.iter().zip(&w).map(|(m, w)| w * f(m)).sum::<f64>() / total;
+    let (ms, mu) = (mean(&|m| m.dics.g_s), mean(&|m| m.dics.g_u));
+    let sd_s = mean(&|m| (m.dics.g_s - ms).powi(2)).sqrt();
+    let sd_u = mean(&|m| (m.dics.g_u - mu).powi(2)).sqrt();
+    Some(Prior {
+        g_s: ms,
+        sd_g_s: sd_s,
+        g_u: mu,
+        sd_g_u: sd_u,
+    })
+}
