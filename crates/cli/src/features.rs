@@ -7,51 +7,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use rayon::prelude::*;
+use spikepop_spikes::Recordings;
 use spikepop_spikes::features::{COLUMNS, Classifier, Features, Label};
-use spikepop_spikes::{Format, ReadOptions, Recordings, TimeUnit, read_trains};
 
+// The reader options moved to `input`; kept visible here for the commands that import them from here.
+use crate::input::InputArgs;
+#[allow(unused_imports)]
+pub(crate) use crate::input::{FormatArg, OnlyArg, UnitArg};
 use crate::output::write_atomic;
-
-/// Input formats, as `--format` spells them.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    /// CSV with ID and spiking_times = "[t1, t2, ...]" (ms).
-    Reference,
-    /// CSV/TSV with one spike per row: ID,time.
-    Long,
-    /// One train per line, times separated by spaces or commas.
-    Text,
-    /// Kilosort/phy folder (spike_times.npy, spike_clusters.npy, params.py).
-    Phy,
-    /// NWB file (units table).
-    Nwb,
-}
-
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Format {
-        match f {
-            FormatArg::Reference => Format::Reference,
-            FormatArg::Long => Format::Long,
-            FormatArg::Text => Format::Text,
-            FormatArg::Phy => Format::Phy,
-            FormatArg::Nwb => Format::Nwb,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum UnitArg {
-    /// Milliseconds.
-    Ms,
-    /// Seconds.
-    S,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum OnlyArg {
-    /// Clusters marked good in cluster_group.tsv.
-    Good,
-}
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ClassifierArg {
@@ -67,21 +30,8 @@ enum ClassifierArg {
     after_help = "Examples:\n  spikepop features --input stg_set.csv -o features.csv\n  spikepop features --input spikes.tsv --unit s --summary\n  spikepop features --input kilosort_out/ --only good -o features.csv\n  spikepop features --input session.nwb --classifier reference -o features.csv\n\nFeature definitions and file formats: docs/features.md"
 )]
 pub struct Args {
-    /// Spike-train file, or Kilosort/phy output folder.
-    #[arg(short = 'i', long, value_name = "FILE")]
-    input: PathBuf,
-    /// Input format [default: told from the extension and the CSV header].
-    #[arg(long, value_enum)]
-    format: Option<FormatArg>,
-    /// Unit of the times in reference, long and text files [default: ms, or the unit named by the table].
-    #[arg(long, value_enum)]
-    unit: Option<UnitArg>,
-    /// Sampling rate of a phy folder in Hz [default: sample_rate of params.py].
-    #[arg(long, value_name = "HZ")]
-    rate: Option<f64>,
-    /// Phy only: keep the clusters curated as good in cluster_group.tsv.
-    #[arg(long, value_enum, value_name = "GROUP")]
-    only: Option<OnlyArg>,
+    #[command(flatten)]
+    input: InputArgs,
     /// Rule that labels each train and finds its bursts.
     #[arg(long, value_enum, default_value = "default")]
     classifier: ClassifierArg,
@@ -100,23 +50,11 @@ pub struct Args {
 
 /// Runs `spikepop features`.
 pub fn run(args: Args) -> Result<()> {
-    let opts = ReadOptions {
-        format: args.format.map(Format::from),
-        unit: args.unit.map(|u| match u {
-            UnitArg::Ms => TimeUnit::Ms,
-            UnitArg::S => TimeUnit::S,
-        }),
-        rate: args.rate,
-        only_good: matches!(args.only, Some(OnlyArg::Good)),
-    };
     let classifier = match args.classifier {
         ClassifierArg::Default => Classifier::Default,
         ClassifierArg::Reference => Classifier::Reference,
     };
-    let recordings = read_trains(&args.input, &opts)?;
-    for w in &recordings.warnings {
-        eprintln!("warning: {w}");
-    }
+    let recordings = args.input.read()?;
     let features: Vec<Features> = recordings
         .trains
         .par_iter()
@@ -138,7 +76,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.summary {
         print!(
             "{}",
-            summary(&args.input, &recordings, &features, &classifier)
+            summary(&args.input.input, &recordings, &features, &classifier)
         );
     }
     Ok(())
@@ -251,6 +189,7 @@ fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spikepop_spikes::{ReadOptions, read_trains};
 
     fn data(rel: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -260,11 +199,13 @@ mod tests {
 
     fn args(input: PathBuf, output: Option<PathBuf>) -> Args {
         Args {
-            input,
-            format: None,
-            unit: None,
-            rate: None,
-            only: None,
+            input: InputArgs {
+                input,
+                format: None,
+                unit: None,
+                rate: None,
+                only: None,
+            },
             classifier: ClassifierArg::Default,
             output,
             summary: false,

@@ -1,12 +1,18 @@
 //! The `spikepop` command line: argument parsing and glue only; the work lives in the library crates.
 
+mod dataset;
 mod dics_cmd;
+mod evaluate;
 mod features;
 mod generate;
+mod input;
 mod output;
 mod population;
+mod predict;
+mod reconstruct;
 mod simulate;
 mod synth;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +36,16 @@ enum Command {
     Dics(dics_cmd::Args),
     /// Populations of models that reach target DICs (g_s, g_u): exactly N per target, reproducible.
     Generate(generate::Args),
+    /// Training data at scale: targets, populations, simulations and features; sharded, resumable.
+    Dataset(dataset::Args),
+    /// Train the DIC predictor (g_s, g_u with an sd, and the label) on a dataset; checkpoints, --resume.
+    Train(train::Args),
+    /// The DIC predictor's error table on a test set with known DICs.
+    Evaluate(evaluate::Args),
+    /// Predict the DICs (mean and sd) and label probabilities of every spike train of a file.
+    Predict(predict::Args),
+    /// From spike times to a verified degenerate population per recording: predict, generate, simulate, verify.
+    Reconstruct(reconstruct::Args),
 }
 
 fn main() {
@@ -40,6 +56,11 @@ fn main() {
         Command::Synth(args) => synth::run(args),
         Command::Dics(args) => dics_cmd::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Dataset(args) => dataset::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Reconstruct(args) => reconstruct::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

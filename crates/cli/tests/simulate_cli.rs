@@ -235,13 +235,24 @@ fn ctrl_c_stops_cleanly_without_output() {
     std::fs::write(&input, pop).unwrap();
     let out = dir.path().join("out.csv");
     let mut child = Command::new(env!("CARGO_BIN_EXE_spikepop"))
-        .args(["simulate", "--model", "stg", "--input", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args([
+            "simulate",
+            "--model",
+            "stg",
+            "--input",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .args(["--duration", "60000"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let start = std::time::Instant::now();
     let o = child.wait_with_output().unwrap();

@@ -679,8 +679,9 @@ pub fn stream_seed(seed: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The current noise of model `index` of a batch (`None` without noise).
-fn noise_for(compiled: &Compiled, settings: &Settings, index: u64) -> Option<NoiseTrace> {
+/// The current noise of model `index` of a batch (`None` without noise): the one [`simulate_one`] and
+/// [`simulate_batch`] inject, drawn from `stream_seed(settings.seed, index)`.
+pub fn noise_for(compiled: &Compiled, settings: &Settings, index: u64) -> Option<NoiseTrace> {
     (settings.noise_sigma > 0.0).then(|| {
         NoiseTrace::new(
             settings.noise_sigma,

@@ -1,0 +1,78 @@
+//! `spikepop predict`: the DICs (mean and sd of g_s and g_u) and the label probabilities of every spike train
+//! of a file, from the trained predictor.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use spikepop_predict::features::LABELS;
+use spikepop_predict::{Prediction, Predictor};
+
+use crate::input::InputArgs;
+use crate::output::{model_by_name, with_threads, write_atomic};
+
+/// Predict the DICs of every spike train of a file: `ID,label,g_s,sd_g_s,g_u,sd_g_u,p_<label>...`.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Trains with fewer than 3 spikes get label=silent and empty DICs.\n\nExample:\n  spikepop predict --model stg --input examples/stg_set.csv -o dics.csv"
+)]
+pub struct Args {
+    /// Neuron model: stg or da.
+    #[arg(long)]
+    model: String,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Weights file (default: the weights built into spikepop).
+    #[arg(long, value_name = "W")]
+    weights: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output CSV.
+    #[arg(short, long, value_name = "DICS.csv")]
+    output: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let model = model_by_name(&args.model)?;
+    let predictor = Predictor::load(model.name, args.weights.as_deref())?;
+    let rec = args.input.read()?;
+    let trains: Vec<&[f64]> = rec.trains.iter().map(|t| t.times_ms.as_slice()).collect();
+    let preds = with_threads(args.threads, || predictor.predict_many(&trains))?;
+    write_atomic(&args.output, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        let mut header: Vec<String> = ["ID", "label", "g_s", "sd_g_s", "g_u", "sd_g_u"]
+            .map(String::from)
+            .to_vec();
+        header.extend(LABELS.iter().map(|l| format!("p_{}", l.as_str())));
+        csv.write_record(&header)?;
+        for (t, p) in rec.trains.iter().zip(&preds) {
+            let mut row = vec![t.id.clone()];
+            match p {
+                Prediction::Silent => {
+                    row.push("silent".into());
+                    row.extend(std::iter::repeat_n(String::new(), 4 + LABELS.len()));
+                }
+                Prediction::Spiking { label, output, .. } => {
+                    row.push(label.as_str().into());
+                    for v in [output.g_s, output.sd_g_s, output.g_u, output.sd_g_u] {
+                        row.push(format!("{v:.4}"));
+                    }
+                    row.extend(output.p.iter().map(|v| format!("{v:.4}")));
+                }
+            }
+            csv.write_record(&row)?;
+        }
+        csv.flush()?;
+        Ok(())
+    })?;
+    let silent = preds
+        .iter()
+        .filter(|p| matches!(p, Prediction::Silent))
+        .count();
+    eprintln!(
+        "predicted {} trains ({silent} silent) into {}",
+        preds.len(),
+        args.output.display()
+    );
+    Ok(())
+}

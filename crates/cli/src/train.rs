@@ -1,0 +1,261 @@
+//! `spikepop train`: trains the DIC predictor on a dataset (checkpoints every epoch, `--resume`), calibrates
+//! its sd on the validation set and writes the weights (safetensors). The work lives in `spikepop-predict`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use spikepop_predict::data::{Sample, csv_files, read_csv, split_by_group};
+use spikepop_predict::train::{Progress, TrainConfig, train};
+
+use crate::output::{cancel_flag, model_by_name, with_threads, write_atomic};
+
+/// Train the DIC predictor on simulated spike trains with known DICs.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Data: a `spikepop dataset` file or folder (CSV or Parquet: columns g_s, g_u, spiking_times and \
+                  optionally target), a folder with train.* and val.* (from `spikepop dataset split`), or any \
+                  CSV with g_s, g_u, spiking_times. Without a validation file, 10% of the targets are held out.\n\n\
+                  Recipe and architecture: docs/predictor.md"
+)]
+pub struct Args {
+    /// Neuron model the data were simulated with: stg or da.
+    #[arg(long)]
+    model: String,
+    /// Training data: a file, or a folder (train.* and val.*, or every .csv/.parquet file in it). Repeat it
+    /// (or separate with commas) to train on several data sets at once, e.g. noise-free and noisy trains.
+    #[arg(
+        long,
+        value_name = "DIR_OR_FILE",
+        required = true,
+        value_delimiter = ','
+    )]
+    data: Vec<PathBuf>,
+    /// Validation data (default: val.* next to train.*, else 10% of the targets of --data).
+    #[arg(long, value_name = "FILE")]
+    val: Option<PathBuf>,
+    /// Output weights (safetensors).
+    #[arg(short, long, value_name = "WEIGHTS.safetensors")]
+    output: PathBuf,
+    /// Training epochs.
+    #[arg(long, default_value_t = 60)]
+    epochs: usize,
+    /// Seed of the initial weights, the augmentations, the batch order and the validation split.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue from the checkpoint folder (<output>.ckpt) where an interrupted run stopped.
+    #[arg(long)]
+    resume: bool,
+    /// Hidden layer widths.
+    #[arg(long, value_delimiter = ',', default_value = "128,128,128")]
+    hidden: Vec<usize>,
+    /// Batch size.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Peak learning rate (AdamW, cosine decay).
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    /// Worker threads for features and augmentation (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn is_data_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("parquet"))
+}
+
+/// Reads one data file: CSV by [`read_csv`], Parquet by `spikepop-dataset`.
+fn read_file(path: &Path) -> Result<Vec<Sample>> {
+    let csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if csv {
+        return Ok(read_csv(path)?);
+    }
+    let rows = spikepop_dataset::read_rows(path).with_context(|| format!("{}", path.display()))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Sample {
+            id: r.id.to_string(),
+            times_ms: r.spikes,
+            g_s: r.target_g_s,
+            g_u: r.target_g_u,
+            group: r.target,
+        })
+        .collect())
+}
+
+/// The data files of a path: itself, or the .csv/.parquet files of a folder (sorted).
+fn data_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        if !path.exists() {
+            bail!("{}: no such file or folder", path.display());
+        }
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_data_file(p))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        // Fall back to the CSV lister's message.
+        csv_files(path)?;
+    }
+    Ok(files)
+}
+
+/// Every sample of a file or folder. The targets of the k-th file get `k << 48` added to their group, so that
+/// the same target number in two files (two data sets) stays two groups.
+pub(crate) fn read_samples(path: &Path) -> Result<Vec<Sample>> {
+    read_all(&[path.to_path_buf()])
+}
+
+/// Every sample of several files or folders (see [`read_samples`]).
+fn read_all(paths: &[PathBuf]) -> Result<Vec<Sample>> {
+    let mut out = Vec::new();
+    let mut k = 0u64;
+    for path in paths {
+        for f in data_files(path)? {
+            out.extend(read_file(&f)?.into_iter().map(|mut s| {
+                s.group += k << 48;
+                s
+            }));
+            k += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// `DIR/<stem>.csv` or `DIR/<stem>.parquet`, if one exists.
+pub(crate) fn named_set(dir: &Path, stem: &str) -> Option<PathBuf> {
+    if !dir.is_dir() {
+        return None;
+    }
+    ["parquet", "csv"]
+        .iter()
+        .map(|e| dir.join(format!("{stem}.{e}")))
+        .find(|p| p.is_file())
+}
+
+struct Bar {
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress for Bar {
+    fn start(&self, epochs: usize, batches: usize, start: usize) {
+        self.bar.set_length((epochs * batches) as u64);
+        self.bar.set_position((start * batches) as u64);
+    }
+    fn batch(&self) {
+        self.bar.inc(1);
+    }
+    fn epoch(&self, epoch: usize, train_loss: f64, val_loss: f64) {
+        self.bar.set_message(format!(
+            "epoch {epoch}: train loss {train_loss:.4}, val loss {val_loss:.4}"
+        ));
+        if self.bar.is_hidden() {
+            eprintln!("epoch {epoch}: train loss {train_loss:.4}, val loss {val_loss:.4}");
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let model = model_by_name(&args.model)?;
+    // Each source: its own train/val files when it has them, else 10% of its targets held out.
+    let (mut train_set, mut val_set) = (Vec::new(), Vec::new());
+    let mut rest = Vec::new();
+    for d in &args.data {
+        if args.val.is_none()
+            && let (Some(t), Some(v)) = (named_set(d, "train"), named_set(d, "val"))
+        {
+            train_set.extend(read_all(&[t])?);
+            val_set.extend(read_all(&[v])?);
+        } else {
+            rest.push(d.clone());
+        }
+    }
+    if !rest.is_empty() {
+        let all = read_all(&rest)?;
+        if let Some(v) = &args.val {
+            train_set.extend(all);
+            val_set.extend(read_samples(v)?);
+        } else {
+            let (t, v) = split_by_group(all, 0.1, args.seed);
+            train_set.extend(t);
+            val_set.extend(v);
+        }
+    }
+    let cfg = TrainConfig {
+        model: model.name.to_string(),
+        hidden: args.hidden.clone(),
+        epochs: args.epochs,
+        batch: args.batch,
+        lr: args.lr,
+        seed: args.seed,
+        ..TrainConfig::default()
+    };
+    let ckpt = PathBuf::from(format!("{}.ckpt", args.output.display()));
+    eprintln!(
+        "training on {} trains, validating on {} (checkpoints in {})",
+        train_set.len(),
+        val_set.len(),
+        ckpt.display()
+    );
+    let bar = crate::output::progress(0, "training");
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "[{elapsed_precise}] {wide_bar} {pos}/{len} batches, ETA {eta} | {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = Bar { bar };
+    let cancel = cancel_flag();
+    let t0 = std::time::Instant::now();
+    let trained = with_threads(args.threads, || {
+        train(
+            &cfg,
+            &train_set,
+            &val_set,
+            Some(&ckpt),
+            args.resume,
+            &progress,
+            cancel,
+        )
+    })?
+    .map_err(|e| {
+        if cancel.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::anyhow!("interrupted: rerun with --resume to continue from the last checkpoint")
+        } else {
+            e
+        }
+    })?;
+    progress.bar.finish_and_clear();
+    let mut w = trained.weights;
+    let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
+    w.notes.insert("data".into(), sources.join(","));
+    let bytes = w.to_bytes();
+    write_atomic(&args.output, |out| {
+        out.write_all(&bytes)?;
+        Ok(())
+    })?;
+    let (tl, vl) = trained
+        .history
+        .last()
+        .copied()
+        .unwrap_or((f64::NAN, f64::NAN));
+    eprintln!(
+        "trained {} epochs in {:.1} s (last: train loss {tl:.4}, val loss {vl:.4}); kept epoch {}; \
+         calibration temperatures {:?}; {} parameters, {} bytes written to {}",
+        trained.history.len(),
+        t0.elapsed().as_secs_f64(),
+        trained.best_epoch,
+        w.temperature,
+        w.n_params(),
+        bytes.len(),
+        args.output.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! `spikepop train`, `evaluate` and `predict` end to end on a tiny synthetic data set: weights and checkpoints
+//! written, resume, the error table, the predictions file (silent rows included) and bad weights files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn spikepop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikepop"))
+        .args(args)
+        .output()
+        .expect("spikepop runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    assert!(!o.status.success(), "should have failed");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn train_str(t: &[f64]) -> String {
+    let v: Vec<String> = t.iter().map(|x| format!("{x}")).collect();
+    format!("\"[{}]\"", v.join(", "))
+}
+
+/// Tonic trains (g_s from the rate) and bursting trains (g_u from the period), `n` of each.
+fn write_data(path: &Path, n: usize, offset: usize) {
+    let mut s = String::from("ID,g_s,g_u,target,spiking_times\n");
+    for i in 0..n {
+        let k = (i + offset) as f64;
+        let period = 40.0 + (k * 7.0) % 60.0;
+        let tonic: Vec<f64> = (0..40).map(|j| 3000.0 + period * j as f64).collect();
+        s.push_str(&format!(
+            "t{i},{},{},{},{}\n",
+            period / 10.0,
+            2.0,
+            2 * i,
+            train_str(&tonic)
+        ));
+        let bp = 400.0 + (k * 37.0) % 600.0;
+        let mut b = Vec::new();
+        for j in 0..5 {
+            for q in 0..4 {
+                b.push(3000.0 + bp * j as f64 + 10.0 * q as f64);
+            }
+        }
+        s.push_str(&format!(
+            "b{i},-8,{},{},{}\n",
+            bp / 100.0,
+            2 * i + 1,
+            train_str(&b)
+        ));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn train_resume_evaluate_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.csv");
+    let test = dir.path().join("test.csv");
+    write_data(&data, 60, 0);
+    write_data(&test, 10, 1000);
+    let w = dir.path().join("w.safetensors");
+    let args = [
+        "train",
+        "--model",
+        "stg",
+        "--data",
+        p(&data),
+        "-o",
+        p(&w),
+        "--epochs",
+        "3",
+        "--hidden",
+        "16,16",
+        "--batch",
+        "16",
+        "--seed",
+        "2",
+    ];
+    ok(&spikepop(&args));
+    assert!(w.is_file());
+    let ckpt = dir.path().join("w.safetensors.ckpt");
+    for f in [
+        "last.safetensors",
+        "best.safetensors",
+        "optimizer.bpk",
+        "state.txt",
+    ] {
+        assert!(ckpt.join(f).is_file(), "{f} missing");
+    }
+    let first = std::fs::read(&w).unwrap();
+    // Resuming a finished run gives the same weights.
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    ok(&spikepop(&resume));
+    assert_eq!(std::fs::read(&w).unwrap(), first);
+
+    let table = ok(&spikepop(&[
+        "evaluate",
+        "--model",
+        "stg",
+        "--data",
+        p(&test),
+        "--weights",
+        p(&w),
+    ]));
+    assert!(table.contains("| all | 20 |"), "{table}");
+    assert!(
+        table.contains("| tonic | 10 |") && table.contains("| bursting | 10 |"),
+        "{table}"
+    );
+    assert!(table.contains("in 1 sd g_s"), "{table}");
+
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "ID,spiking_times\nA,\"[3000, 3050, 3100, 3150, 3200, 3250, 3300]\"\nB,\"[3000]\"\nC,\"[]\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("dics.csv");
+    ok(&spikepop(&[
+        "predict",
+        "--model",
+        "stg",
+        "--input",
+        p(&input),
+        "--weights",
+        p(&w),
+        "-o",
+        p(&out),
+    ]));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "ID,label,g_s,sd_g_s,g_u,sd_g_u,p_tonic,p_bursting,p_irregular"
+    );
+    let a: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(a[0], "A");
+    assert!(
+        ["tonic", "bursting", "irregular"].contains(&a[1]),
+        "{}",
+        lines[1]
+    );
+    let p_sum: f64 = a[6..].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+    assert!((p_sum - 1.0).abs() < 1e-3, "{}", lines[1]);
+    assert!(a[3].parse::<f64>().unwrap() > 0.0 && a[5].parse::<f64>().unwrap() > 0.0);
+    assert_eq!(lines[1].split(',').count(), 9);
+    assert_eq!(lines[2], "B,silent,,,,,,,");
+    assert_eq!(lines[3], "C,silent,,,,,,,");
+
+    // Weights for another model, and files that are not weights, are refused with a clear message.
+    let e = err(&spikepop(&[
+        "predict",
+        "--model",
+        "da",
+        "--input",
+        p(&input),
+        "--weights",
+        p(&w),
+        "-o",
+        p(&out),
+    ]));
+    assert!(e.contains("trained for the stg model"), "{e}");
+    let e = err(&spikepop(&[
+        "predict",
+        "--model",
+        "stg",
+        "--input",
+        p(&input),
+        "--weights",
+        p(&data),
+        "-o",
+        p(&out),
+    ]));
+    assert!(e.contains("not a safetensors file"), "{e}");
+}
+
+#[test]
+fn built_in_weights_predict_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dics.csv");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/stg_set.csv");
+    let o = spikepop(&[
+        "predict",
+        "--model",
+        "stg",
+        "--input",
+        p(&example),
+        "-o",
+        p(&out),
+    ]);
+    if !o.status.success() {
+        // A build without shipped weights says so.
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("--weights"), "{e}");
+        return;
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 6, "{text}");
+}

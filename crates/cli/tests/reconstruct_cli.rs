@@ -1,0 +1,195 @@
+//! `spikepop reconstruct` end to end with a DIC file: a tonic, a bursting and a silent recording, the
+//! output files, reproducibility, and a malformed input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::AtomicBool;
+
+use spikepop_models::STG;
+use spikepop_models::sim::{Compiled, Settings};
+
+fn spikepop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikepop"))
+        .args(args)
+        .output()
+        .expect("spikepop runs")
+}
+
+const TONIC: [f64; 8] = [
+    6865.689218303348,
+    105.0,
+    5.0,
+    14.0,
+    160.0,
+    366.7231129086097,
+    0.33428284501779454,
+    0.0105,
+];
+const BURSTER: [f64; 8] = [
+    7515.510111004664,
+    88.04568830963828,
+    3.285265870278445,
+    70.00168206192149,
+    165.9954857294661,
+    454.8250274841353,
+    0.23021182296795978,
+    0.01100484230925324,
+];
+
+fn recordings(dir: &Path) -> (String, String) {
+    let s = Settings::for_model(&STG);
+    let c = Compiled::new(&STG, s.dt);
+    let train = |g: &[f64]| {
+        spikepop_spikes::format_train(&c.run(g, &s, None, &AtomicBool::new(false)).spikes)
+    };
+    let rec = dir.join("rec.csv");
+    std::fs::write(
+        &rec,
+        format!(
+            "ID,spiking_times\ncell A,\"{}\"\nb2,\"{}\"\nquiet,\"[3100.0, 3900.0]\"\n",
+            train(&TONIC),
+            train(&BURSTER)
+        ),
+    )
+    .unwrap();
+    let prior = dir.join("dics.csv");
+    std::fs::write(&prior, "ID,label,g_s,sd_g_s,g_u,sd_g_u\ncell A,tonic,4,2,5,2\nb2,bursting,-15,2,2,1\nquiet,silent,,,,\n").unwrap();
+    (
+        rec.to_str().unwrap().to_string(),
+        prior.to_str().unwrap().to_string(),
+    )
+}
+
+fn read(path: &Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+#[test]
+fn tonic_bursting_and_silent_recordings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, prior) = recordings(dir.path());
+    let out = dir.path().join("out");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &rec,
+        "--prior",
+        &prior,
+        "-n",
+        "12",
+        "--seed",
+        "5",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pop = read(&out.join("population.csv"));
+    assert_eq!(
+        pop.len(),
+        24,
+        "12 verified models for each spiking recording"
+    );
+    assert!(pop.iter().all(|r| &r[r.len() - 1] == "true"));
+    assert!(pop.iter().filter(|r| &r[0] == "cell A").count() == 12);
+    let summary = read(&out.join("summary.csv"));
+    assert_eq!(summary.len(), 3, "silent recordings are reported");
+    let labels: Vec<&str> = summary.iter().map(|r| &r[1]).collect();
+    assert_eq!(labels, ["tonic", "bursting", "silent"]);
+    assert_eq!(&summary[2][summary[2].len() - 1], "silent: no population");
+    assert_eq!(&summary[0][summary[0].len() - 1], "ok");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["seed"], 5);
+    assert_eq!(run["n"], 12);
+
+    // The same seed again (with another thread count) gives the same files.
+    let out2 = dir.path().join("out2");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &rec,
+        "--prior",
+        &prior,
+        "-n",
+        "12",
+        "--seed",
+        "5",
+        "--threads",
+        "1",
+        "-o",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    for f in ["population.csv", "summary.csv"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(out2.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn no_verify_is_the_reference_behaviour() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, prior) = recordings(dir.path());
+    let out = dir.path().join("out");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &rec,
+        "--prior",
+        &prior,
+        "-n",
+        "16",
+        "--no-verify",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pop = read(&out.join("population.csv"));
+    assert_eq!(pop.len(), 32);
+    assert!(
+        pop.iter()
+            .all(|r| r[r.len() - 1].is_empty() && &r[r.len() - 2] == "NaN")
+    );
+}
+
+#[test]
+fn malformed_input_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, prior) = recordings(dir.path());
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "ID,spiking_times\n1,\"[3000.0, 3100.0\"\n").unwrap();
+    let out = dir.path().join("out");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        bad.to_str().unwrap(),
+        "--prior",
+        &prior,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.csv") && err.contains("bracket"), "{err}");
+    assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 3, "no temporary folder left: {left:?}");
+}

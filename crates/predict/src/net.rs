@@ -1,0 +1,531 @@
+//! The trained network for inference, in plain Rust (no tensor library): weights, their safetensors file, and
+//! the forward pass from a feature vector to the label probabilities and the Gaussian of (g_s, g_u).
+//!
+//! The network: `x' = (x - x_mean) / x_sd`; hidden layers `h = silu(h W + b)`; a head with `4 + C` outputs
+//! `[mu_s, mu_u, r_s, r_u, logit_1..logit_C]`. In the training units `z = (g - y_mean) / y_sd` the prediction is
+//! `N(mu, sd)` with `sd = softplus(r) + sd_floor`; in DIC units the mean is `y_mean + y_sd mu` and the standard
+//! deviation `y_sd sd T`, with `T` the calibration temperature of each DIC, averaged over the labels with the
+//! label probabilities as weights.
+//!
+//! File layout (safetensors, every tensor float32, `W` stored as `[d_in, d_out]`): `x_mean`, `x_sd` `[F]`;
+//! `y_mean`, `y_sd` `[2]`; `hidden.<k>.weight` `[d_in, d_out]` and `hidden.<k>.bias` `[d_out]` for
+//! k = 0, 1, ...; `head.weight` `[H, 4 + C]`, `head.bias` `[4 + C]`; `temperature` `[C, 2]`. Metadata:
+//! `format` = `spikepop-predict`, `model` (stg or da), `features_version`, `labels` (comma-separated),
+//! `activation` = `silu`, `sd_floor`, and free-form training notes.
+
+use std::collections::BTreeMap;
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::features::{self, LABELS, N_FEATURES};
+
+/// The `format` metadata value of a weights file.
+pub const FORMAT: &str = "spikepop-predict";
+/// Outputs of the head before the label logits.
+pub const N_GAUSS: usize = 4;
+
+/// A dense layer, `y = x W + b` with `W` row-major `[d_in, d_out]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    /// Input size.
+    pub d_in: usize,
+    /// Output size.
+    pub d_out: usize,
+    /// `[d_in, d_out]`, row-major.
+    pub w: Vec<f32>,
+    /// `[d_out]`.
+    pub b: Vec<f32>,
+}
+
+impl Dense {
+    /// `out[b] = x[b] W + bias` for a batch of rows.
+    fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+        out.clear();
+        out.resize(rows * self.d_out, 0.0);
+        for r in 0..rows {
+            let o = &mut out[r * self.d_out..(r + 1) * self.d_out];
+            o.copy_from_slice(&self.b);
+            let xr = &x[r * self.d_in..(r + 1) * self.d_in];
+            for (i, &xi) in xr.iter().enumerate() {
+                if xi == 0.0 {
+                    continue;
+                }
+                let wr = &self.w[i * self.d_out..(i + 1) * self.d_out];
+                for (oj, wj) in o.iter_mut().zip(wr) {
+                    *oj += xi * wj;
+                }
+            }
+        }
+    }
+}
+
+/// Everything the predictor needs at inference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    /// The neuron model the network was trained for (`stg` or `da`).
+    pub model: String,
+    /// Feature standardisation.
+    pub x_mean: Vec<f32>,
+    /// Feature standardisation (no zeros).
+    pub x_sd: Vec<f32>,
+    /// Target standardisation of (g_s, g_u).
+    pub y_mean: [f32; 2],
+    /// Target standardisation of (g_s, g_u).
+    pub y_sd: [f32; 2],
+    /// Hidden layers (SiLU after each).
+    pub hidden: Vec<Dense>,
+    /// The output layer: `4 + C` outputs.
+    pub head: Dense,
+    /// Calibration temperature per label and DIC, `[C][2]` (1 before calibration).
+    pub temperature: Vec<[f32; 2]>,
+    /// Smallest standard deviation, in standardised units.
+    pub sd_floor: f32,
+    /// Free-form notes written to and read from the file's metadata (training data, epochs, seed, ...).
+    pub notes: BTreeMap<String, String>,
+}
+
+/// Why a weights file cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum WeightsError {
+    /// Not a safetensors file.
+    #[error("not a safetensors file: {0}")]
+    NotSafetensors(String),
+    /// Metadata missing or not what this version reads.
+    #[error("metadata `{key}`: {msg}")]
+    Metadata {
+        /// The metadata key.
+        key: &'static str,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A tensor is missing.
+    #[error("tensor `{0}` is missing")]
+    Missing(String),
+    /// A tensor has the wrong shape or type.
+    #[error("tensor `{name}` has {found}; expected {expected}")]
+    Shape {
+        /// The tensor.
+        name: String,
+        /// What it has.
+        found: String,
+        /// What it should have.
+        expected: String,
+    },
+    /// A value is not finite or out of range.
+    #[error("tensor `{0}` holds a value that is not finite (or an sd <= 0)")]
+    Value(String),
+}
+
+fn softplus(x: f32) -> f32 {
+    if x > 20.0 { x } else { x.exp().ln_1p() }
+}
+
+fn silu(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
+/// The prediction for one train.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+    /// Probability of each label of [`LABELS`].
+    pub p: [f32; LABELS.len()],
+    /// Mean of g_s.
+    pub g_s: f64,
+    /// Standard deviation of g_s.
+    pub sd_g_s: f64,
+    /// Mean of g_u.
+    pub g_u: f64,
+    /// Standard deviation of g_u.
+    pub sd_g_u: f64,
+}
+
+impl Output {
+    /// Index in [`LABELS`] of the most probable label.
+    pub fn label_index(&self) -> usize {
+        let mut best = 0;
+        for (i, p) in self.p.iter().enumerate() {
+            if *p > self.p[best] {
+                best = i;
+            }
+        }
+        best
+    }
+}
+
+impl Weights {
+    /// Number of labels.
+    pub fn n_labels(&self) -> usize {
+        self.head.d_out - N_GAUSS
+    }
+
+    /// Parameter count.
+    pub fn n_params(&self) -> usize {
+        self.hidden
+            .iter()
+            .chain(std::iter::once(&self.head))
+            .map(|d| d.w.len() + d.b.len())
+            .sum()
+    }
+
+    /// The raw head outputs (before softplus and softmax) for `rows` standardised-or-not feature rows.
+    pub fn raw(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let f = self.x_mean.len();
+        assert_eq!(x.len(), rows * f, "feature rows have the wrong length");
+        let mut h: Vec<f32> = x
+            .chunks_exact(f)
+            .flat_map(|r| {
+                r.iter()
+                    .zip(&self.x_mean)
+                    .zip(&self.x_sd)
+                    .map(|((v, m), s)| (v - m) / s)
+            })
+            .collect();
+        let mut tmp = Vec::new();
+        for layer in &self.hidden {
+            layer.forward(&h, rows, &mut tmp);
+            for v in &mut tmp {
+                *v = silu(*v);
+            }
+            std::mem::swap(&mut h, &mut tmp);
+        }
+        self.head.forward(&h, rows, &mut tmp);
+        tmp
+    }
+
+    /// Predictions for `rows` feature vectors (row-major, [`N_FEATURES`] each).
+    pub fn forward(&self, x: &[f32], rows: usize) -> Vec<Output> {
+        let raw = self.raw(x, rows);
+        raw.chunks_exact(self.head.d_out)
+            .map(|o| self.output(o))
+            .collect()
+    }
+
+    /// The output of one row of raw head values.
+    pub fn output(&self, o: &[f32]) -> Output {
+        let c = self.n_labels();
+        let logits = &o[N_GAUSS..];
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+        let sum: f32 = e.iter().sum();
+        let mut p = [0f32; LABELS.len()];
+        for (k, v) in e.iter().enumerate().take(LABELS.len()) {
+            p[k] = v / sum;
+        }
+        let mut t = [0f32; 2];
+        for (k, tk) in self.temperature.iter().enumerate().take(c) {
+            t[0] += p[k] * tk[0];
+            t[1] += p[k] * tk[1];
+        }
+        let sd = |d: usize| (self.y_sd[d] * (softplus(o[2 + d]) + self.sd_floor) * t[d]) as f64;
+        Output {
+            p,
+            g_s: (self.y_mean[0] + self.y_sd[0] * o[0]) as f64,
+            sd_g_s: sd(0),
+            g_u: (self.y_mean[1] + self.y_sd[1] * o[1]) as f64,
+            sd_g_u: sd(1),
+        }
+    }
+
+    /// The safetensors bytes of these weights.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = vec![
+            (
+                "x_mean".into(),
+                vec![self.x_mean.len()],
+                self.x_mean.clone(),
+            ),
+            ("x_sd".into(), vec![self.x_sd.len()], self.x_sd.clone()),
+            ("y_mean".into(), vec![2], self.y_mean.to_vec()),
+            ("y_sd".into(), vec![2], self.y_sd.to_vec()),
+        ];
+        for (k, d) in self.hidden.iter().enumerate() {
+            tensors.push((
+                format!("hidden.{k}.weight"),
+                vec![d.d_in, d.d_out],
+                d.w.clone(),
+            ));
+            tensors.push((format!("hidden.{k}.bias"), vec![d.d_out], d.b.clone()));
+        }
+        let h = &self.head;
+        tensors.push(("head.weight".into(), vec![h.d_in, h.d_out], h.w.clone()));
+        tensors.push(("head.bias".into(), vec![h.d_out], h.b.clone()));
+        tensors.push((
+            "temperature".into(),
+            vec![self.temperature.len(), 2],
+            self.temperature.iter().flatten().copied().collect(),
+        ));
+        let mut meta: BTreeMap<String, String> = self.notes.clone();
+        meta.insert("format".into(), FORMAT.into());
+        meta.insert("model".into(), self.model.clone());
+        meta.insert("features_version".into(), features::VERSION.to_string());
+        meta.insert("labels".into(), LABELS.map(|l| l.as_str()).join(","));
+        meta.insert("activation".into(), "silu".into());
+        meta.insert("sd_floor".into(), self.sd_floor.to_string());
+        // Written by hand (not by `safetensors::serialize`, whose metadata is a HashMap) so that the same
+        // weights always give the same bytes: header keys sorted, tensors in name order.
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut header = serde_json::Map::new();
+        header.insert(
+            "__metadata__".into(),
+            serde_json::Value::Object(
+                meta.into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+            ),
+        );
+        let mut offset = 0usize;
+        for (name, shape, v) in &tensors {
+            let end = offset + 4 * v.len();
+            header.insert(
+                name.clone(),
+                serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
+            );
+            offset = end;
+        }
+        let mut head = serde_json::to_string(&serde_json::Value::Object(header))
+            .expect("serialisable header")
+            .into_bytes();
+        while !head.len().is_multiple_of(8) {
+            head.push(b' ');
+        }
+        let mut out = Vec::with_capacity(8 + head.len() + offset);
+        out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+        out.extend_from_slice(&head);
+        for (_, _, v) in &tensors {
+            for x in v {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads weights from safetensors bytes, checking the metadata, every shape and every value.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Weights, WeightsError> {
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |key: &'static str| -> Result<String, WeightsError> {
+            meta.get(key).cloned().ok_or(WeightsError::Metadata {
+                key,
+                msg: "missing (not a spikepop-predict weights file?)".into(),
+            })
+        };
+        let format = get("format")?;
+        if format != FORMAT {
+            return Err(WeightsError::Metadata {
+                key: "format",
+                msg: format!("`{format}`; expected `{FORMAT}`"),
+            });
+        }
+        let fv = get("features_version")?;
+        if fv != features::VERSION.to_string() {
+            return Err(WeightsError::Metadata {
+                key: "features_version",
+                msg: format!(
+                    "{fv}; this spikepop computes features version {} (retrain the weights)",
+                    features::VERSION
+                ),
+            });
+        }
+        let labels = get("labels")?;
+        let want = LABELS.map(|l| l.as_str()).join(",");
+        if labels != want {
+            return Err(WeightsError::Metadata {
+                key: "labels",
+                msg: format!("`{labels}`; expected `{want}`"),
+            });
+        }
+        let act = get("activation")?;
+        if act != "silu" {
+            return Err(WeightsError::Metadata {
+                key: "activation",
+                msg: format!("`{act}`; expected `silu`"),
+            });
+        }
+        let sd_floor: f32 = get("sd_floor")?
+            .parse()
+            .ok()
+            .filter(|v: &f32| v.is_finite() && *v >= 0.0)
+            .ok_or(WeightsError::Metadata {
+                key: "sd_floor",
+                msg: "expected a number >= 0".into(),
+            })?;
+        let model = get("model")?;
+        let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>, WeightsError> {
+            let t = st
+                .tensor(name)
+                .map_err(|_| WeightsError::Missing(name.to_string()))?;
+            if t.dtype() != Dtype::F32 || t.shape() != shape {
+                return Err(WeightsError::Shape {
+                    name: name.to_string(),
+                    found: format!("{:?} {:?}", t.dtype(), t.shape()),
+                    expected: format!("F32 {shape:?}"),
+                });
+            }
+            let v: Vec<f32> = t
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(WeightsError::Value(name.to_string()));
+            }
+            Ok(v)
+        };
+        let shape_of = |name: &str| -> Result<Vec<usize>, WeightsError> {
+            st.tensor(name)
+                .map(|t| t.shape().to_vec())
+                .map_err(|_| WeightsError::Missing(name.to_string()))
+        };
+        let x_mean = tensor("x_mean", &[N_FEATURES])?;
+        let x_sd = tensor("x_sd", &[N_FEATURES])?;
+        let y_mean = tensor("y_mean", &[2])?;
+        let y_sd = tensor("y_sd", &[2])?;
+        if x_sd.iter().chain(&y_sd).any(|s| *s <= 0.0) {
+            return Err(WeightsError::Value("x_sd/y_sd".into()));
+        }
+        let mut hidden = Vec::new();
+        let mut d_in = N_FEATURES;
+        while st
+            .tensor(&format!("hidden.{}.weight", hidden.len()))
+            .is_ok()
+        {
+            let k = hidden.len();
+            let name = format!("hidden.{k}.weight");
+            let s = shape_of(&name)?;
+            if s.len() != 2 || s[0] != d_in || s[1] == 0 {
+                return Err(WeightsError::Shape {
+                    name,
+                    found: format!("{s:?}"),
+                    expected: format!("[{d_in}, H]"),
+                });
+            }
+            let d_out = s[1];
+            let w = tensor(&name, &[d_in, d_out])?;
+            let b = tensor(&format!("hidden.{k}.bias"), &[d_out])?;
+            hidden.push(Dense { d_in, d_out, w, b });
+            d_in = d_out;
+        }
+        let c = LABELS.len();
+        let head = Dense {
+            d_in,
+            d_out: N_GAUSS + c,
+            w: tensor("head.weight", &[d_in, N_GAUSS + c])?,
+            b: tensor("head.bias", &[N_GAUSS + c])?,
+        };
+        let t = tensor("temperature", &[c, 2])?;
+        if t.iter().any(|v| *v <= 0.0) {
+            return Err(WeightsError::Value("temperature".into()));
+        }
+        let temperature = t.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+        const FIXED: [&str; 7] = [
+            "format",
+            "model",
+            "features_version",
+            "labels",
+            "activation",
+            "sd_floor",
+            "__metadata__",
+        ];
+        let notes = meta
+            .into_iter()
+            .filter(|(k, _)| !FIXED.contains(&k.as_str()))
+            .collect();
+        Ok(Weights {
+            model,
+            x_mean,
+            x_sd,
+            y_mean: [y_mean[0], y_mean[1]],
+            y_sd: [y_sd[0], y_sd[1]],
+            hidden,
+            head,
+            temperature,
+            sd_floor,
+            notes,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Small random weights for tests.
+    pub(crate) fn random_weights(hidden: &[usize], seed: u64) -> Weights {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut dense = |d_in: usize, d_out: usize| Dense {
+            d_in,
+            d_out,
+            w: (0..d_in * d_out)
+                .map(|_| rng.random_range(-0.3..0.3))
+                .collect(),
+            b: (0..d_out).map(|_| rng.random_range(-0.1..0.1)).collect(),
+        };
+        let mut layers = Vec::new();
+        let mut d = N_FEATURES;
+        for &h in hidden {
+            layers.push(dense(d, h));
+            d = h;
+        }
+        let head = dense(d, N_GAUSS + LABELS.len());
+        Weights {
+            model: "stg".into(),
+            x_mean: vec![0.5; N_FEATURES],
+            x_sd: vec![2.0; N_FEATURES],
+            y_mean: [0.0, 10.0],
+            y_sd: [11.5, 5.8],
+            hidden: layers,
+            head,
+            temperature: vec![[1.0, 1.0]; LABELS.len()],
+            sd_floor: 0.01,
+            notes: BTreeMap::from([("epochs".to_string(), "3".to_string())]),
+        }
+    }
+
+    #[test]
+    fn safetensors_round_trip() {
+        let w = random_weights(&[16, 8], 1);
+        let back = Weights::from_bytes(&w.to_bytes()).unwrap();
+        assert_eq!(back, w);
+        assert_eq!(w.n_params(), N_FEATURES * 16 + 16 + 16 * 8 + 8 + 8 * 7 + 7);
+    }
+
+    #[test]
+    fn loading_checks_shapes_and_metadata() {
+        let mut w = random_weights(&[16], 1);
+        w.x_mean.pop();
+        w.x_sd.pop();
+        let e = Weights::from_bytes(&w.to_bytes()).unwrap_err();
+        assert!(e.to_string().contains("x_mean"), "{e}");
+        assert!(e.to_string().contains(&format!("[{N_FEATURES}]")), "{e}");
+
+        let mut w = random_weights(&[16], 1);
+        w.head.d_in = 15;
+        w.head.w.truncate(15 * 7);
+        let e = Weights::from_bytes(&w.to_bytes()).unwrap_err();
+        assert!(e.to_string().contains("head.weight"), "{e}");
+
+        let e = Weights::from_bytes(b"not a file").unwrap_err();
+        assert!(matches!(e, WeightsError::NotSafetensors(_)), "{e}");
+
+        let mut w = random_weights(&[16], 1);
+        w.temperature[0][1] = -1.0;
+        assert_eq!(
+            Weights::from_bytes(&w.to_bytes()).unwrap_err(),
+            WeightsError::Value("temperature".into())
+        );
+    }
+
+    #[test]
+    fn probabilities_sum_to_one_and_sd_is_positive() {
+        let w = random_weights(&[16, 16], 2);
+        let x: Vec<f32> = (0..3 * N_FEATURES).map(|i| (i % 7) as f32 * 0.3).collect();
+        for o in w.forward(&x, 3) {
+            assert!((o.p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            assert!(o.sd_g_s > 0.0 && o.sd_g_u > 0.0);
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Training with burn (Flex backend, autodiff): the MLP of [`crate::net`], Gaussian negative log-likelihood
+//! on standardised (g_s, g_u) plus cross-entropy on the label, AdamW with a cosine learning rate, fresh
+//! augmentations every epoch, a checkpoint after every epoch (resumable to the same result), and the sd
+//! calibrated on the validation set at the end.
+//!
+//! Determinism: initial weights, augmentations and batch order come from ChaCha8 streams of the seed, and the
+//! Flex backend's kernels give the same result for the same thread count, so a seed reproduces a run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::{Module, Param, ParamId};
+use burn::nn::Linear;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::{log_softmax, silu, softplus};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::augment::Augment;
+use crate::data::Sample;
+use crate::features::{LABELS, N_FEATURES, features, label_index};
+use crate::net::{Dense, N_GAUSS, Weights};
+
+/// Training settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// `stg` or `da` (stored in the weights).
+    pub model: String,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// Epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch: usize,
+    /// Peak learning rate (cosine decay to `lr / 100`, one epoch of linear warm-up).
+    pub lr: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Weight of the label cross-entropy in the loss.
+    pub label_weight: f64,
+    /// Smallest sd in standardised units.
+    pub sd_floor: f32,
+    /// Seed of the initial weights, augmentations and batch order.
+    pub seed: u64,
+    /// Augmentations of the training trains.
+    pub augment: Augment,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: "stg".into(),
+            hidden: vec![128, 128, 128],
+            epochs: 60,
+            batch: 256,
+            lr: 2e-3,
+            weight_decay: 1e-4,
+            label_weight: 0.5,
+            sd_floor: 0.01,
+            seed: 0,
+            augment: Augment::default(),
+        }
+    }
+}
+
+/// One sample ready for the network: features, standardised-later targets and the label index.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    /// The feature vector.
+    pub x: [f32; N_FEATURES],
+    /// (g_s, g_u).
+    pub y: [f32; 2],
+    /// Index in [`LABELS`].
+    pub label: usize,
+}
+
+/// Encodes samples (silent ones are dropped): features of the train as given.
+pub fn encode(samples: &[Sample]) -> Vec<Encoded> {
+    samples
+        .par_iter()
+        .filter_map(|s| {
+            let (x, l) = features(&s.times_ms)?;
+            Some(Encoded {
+                x,
+                y: [s.g_s as f32, s.g_u as f32],
+                label: label_index(l)?,
+            })
+        })
+        .collect()
+}
+
+/// Encodes augmented copies for one epoch; the label stays the clean train's.
+fn encode_augmented(
+    samples: &[Sample],
+    clean_labels: &[Option<usize>],
+    aug: &Augment,
+    seed: u64,
+    epoch: usize,
+) -> Vec<Encoded> {
+    samples
+        .par_iter()
+        .zip(clean_labels)
+        .enumerate()
+        .filter_map(|(i, (s, l))| {
+            let label = (*l)?;
+            let stream = ((epoch as u64) << 40) | i as u64;
+            let t = aug.apply(&s.times_ms, seed ^ 0xA6_6E47, stream);
+            let (x, _) = features(&t)?;
+            Some(Encoded {
+                x,
+                y: [s.g_s as f32, s.g_u as f32],
+                label,
+            })
+        })
+        .collect()
+}
+
+/// Mean and sd (floored) of each column.
+fn standardisation(
+    rows: impl Iterator<Item = Vec<f64>> + Clone,
+    dim: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut n = 0usize;
+    let mut sum = vec![0f64; dim];
+    for r in rows.clone() {
+        n += 1;
+        for (s, v) in sum.iter_mut().zip(&r) {
+            *s += v;
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
+    let mut var = vec![0f64; dim];
+    for r in rows {
+        for ((q, v), m) in var.iter_mut().zip(&r).zip(&mean) {
+            *q += (v - m) * (v - m);
+        }
+    }
+    let sd = var
+        .iter()
+        .map(|q| ((q / n.max(1) as f64).sqrt()).max(1e-3) as f32)
+        .collect();
+    (mean.iter().map(|m| *m as f32).collect(), sd)
+}
+
+/// The burn network: hidden SiLU layers and the head (see [`crate::net`]).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    hidden: Vec<Linear>,
+    head: Linear,
+}
+
+fn linear_from(d: &Dense, id: u64, dev: &Device) -> Linear {
+    let mut w = Tensor::<2>::from_data(TensorData::new(d.w.clone(), [d.d_in, d.d_out]), dev);
+    let mut b = Tensor::<1>::from_data(TensorData::new(d.b.clone(), [d.d_out]), dev);
+    if dev.is_autodiff() {
+        w = w.require_grad();
+        b = b.require_grad();
+    }
+    Linear {
+        weight: Param::initialized(ParamId::from(2 * id + 1), w),
+        bias: Some(Param::initialized(ParamId::from(2 * id + 2), b)),
+    }
+}
+
+fn dense_of(l: &Linear) -> Dense {
+    let w = l.weight.val();
+    let [d_in, d_out] = w.dims();
+    Dense {
+        d_in,
+        d_out,
+        w: w.into_data().try_to_vec::<f32>().expect("f32 weights"),
+        b: l.bias
+            .as_ref()
+            .map(|b| b.val().into_data().try_to_vec::<f32>().expect("f32 bias"))
+            .unwrap_or_else(|| vec![0.0; d_out]),
+    }
+}
+
+impl Mlp {
+    /// The burn network holding `w`'s layers, with fixed parameter ids (so optimizer state can be restored).
+    pub fn from_weights(w: &Weights, dev: &Device) -> Mlp {
+        Mlp {
+            hidden: w
+                .hidden
+                .iter()
+                .enumerate()
+                .map(|(k, d)| linear_from(d, k as u64, dev))
+                .collect(),
+            head: linear_from(&w.head, w.hidden.len() as u64, dev),
+        }
+    }
+
+    /// Copies the layers into `w`.
+    pub fn store(&self, w: &mut Weights) {
+        w.hidden = self.hidden.iter().map(dense_of).collect();
+        w.head = dense_of(&self.head);
+    }
+
+    /// Raw head outputs `[B, 4 + C]` for standardised features `[B, F]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let mut h = x;
+        for l in &self.hidden {
+            h = silu(l.forward(h));
+        }
+        self.head.forward(h)
+    }
+}
+
+/// Initial weights: Kaiming-uniform layers from the seed, a zero-bias head whose sd output starts near 1.
+fn init_weights(
+    cfg: &TrainConfig,
+    x_mean: Vec<f32>,
+    x_sd: Vec<f32>,
+    y_mean: [f32; 2],
+    y_sd: [f32; 2],
+) -> Weights {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    rng.set_stream(0x1417);
+    let mut dense = |d_in: usize, d_out: usize, gain: f32| {
+        let k = gain * (6.0 / d_in as f32).sqrt() / 2f32.sqrt();
+        Dense {
+            d_in,
+            d_out,
+            w: (0..d_in * d_out).map(|_| rng.random_range(-k..k)).collect(),
+            b: vec![0.0; d_out],
+        }
+    };
+    let mut hidden = Vec::new();
+    let mut d = N_FEATURES;
+    for &h in &cfg.hidden {
+        hidden.push(dense(d, h, 1.0));
+        d = h;
+    }
+    let mut head = dense(d, N_GAUSS + LABELS.len(), 0.3);
+    // softplus(0.5413) = 1: start with sd about 1 (the targets' spread).
+    head.b[2] = 0.5413;
+    head.b[3] = 0.5413;
+    Weights {
+        model: cfg.model.clone(),
+        x_mean,
+        x_sd,
+        y_mean,
+        y_sd,
+        hidden,
+        head,
+        temperature: vec![[1.0, 1.0]; LABELS.len()],
+        sd_floor: cfg.sd_floor,
+        notes: BTreeMap::new(),
+    }
+}
+
+/// Loss terms of a set under `w` (pure-Rust forward): mean Gaussian NLL (both DICs, standardised units,
+/// without the constant) and mean label cross-entropy.
+pub fn loss_of(w: &Weights, set: &[Encoded]) -> (f64, f64) {
+    if set.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let parts: Vec<(f64, f64)> = set
+        .par_chunks(1024)
+        .map(|chunk| {
+            let x: Vec<f32> = chunk.iter().flat_map(|e| e.x).collect();
+            let raw = w.raw(&x, chunk.len());
+            let (mut nll, mut ce) = (0.0, 0.0);
+            for (e, o) in chunk.iter().zip(raw.chunks_exact(w.head.d_out)) {
+                for d in 0..2 {
+                    let y = (e.y[d] - w.y_mean[d]) / w.y_sd[d];
+                    let r = o[2 + d] as f64;
+                    let sd = if r > 20.0 { r } else { r.exp().ln_1p() } + w.sd_floor as f64;
+                    let z = (y - o[d]) as f64 / sd;
+                    nll += 0.5 * z * z + sd.ln();
+                }
+                let l = &o[N_GAUSS..];
+                let max = l.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+                let lse = max + l.iter().map(|v| (*v as f64 - max).exp()).sum::<f64>().ln();
+                ce += lse - l[e.label] as f64;
+            }
+            (nll, ce)
+        })
+        .collect();
+    let n = set.len() as f64;
+    let (nll, ce) = parts.iter().fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    (nll / n, ce / n)
+}
+
+/// Fits the calibration temperature of each DIC and label on a validation set: the factor that makes the
+/// z-scores' 1-sd and 2-sd coverage closest to the Gaussian 68.3% and 95.4% (least squares over a grid);
+/// labels with fewer than 50 validation trains get the temperature of all trains.
+pub fn calibrate(w: &mut Weights, val: &[Encoded]) {
+    w.temperature = vec![[1.0, 1.0]; LABELS.len()];
+    let x: Vec<f32> = val.iter().flat_map(|e| e.x).collect();
+    let out = w.forward(&x, val.len());
+    // |z| per DIC, with the label of each train.
+    let mut z: [Vec<(usize, f64)>; 2] = [Vec::new(), Vec::new()];
+    for (e, o) in val.iter().zip(&out) {
+        z[0].push((o.label_index(), ((e.y[0] as f64 - o.g_s) / o.sd_g_s).abs()));
+        z[1].push((o.label_index(), ((e.y[1] as f64 - o.g_u) / o.sd_g_u).abs()));
+    }
+    let fit = |zs: &[f64]| -> f32 {
+        if zs.is_empty() {
+            return 1.0;
+        }
+        let mut best = (f64::INFINITY, 1.0);
+        let mut t = 0.2;
+        while t < 5.0 {
+            let c1 = zs.iter().filter(|v| **v <= t).count() as f64 / zs.len() as f64;
+            let c2 = zs.iter().filter(|v| **v <= 2.0 * t).count() as f64 / zs.len() as f64;
+            let err = (c1 - 0.6827).powi(2) + (c2 - 0.9545).powi(2);
+            if err < best.0 {
+                best = (err, t);
+            }
+            t *= 1.01;
+        }
+        best.1 as f32
+    };
+    for d in 0..2 {
+        let all: Vec<f64> = z[d].iter().map(|p| p.1).collect();
+        let t_all = fit(&all);
+        for (k, temp) in w.temperature.iter_mut().enumerate() {
+            let zs: Vec<f64> = z[d].iter().filter(|p| p.0 == k).map(|p| p.1).collect();
+            temp[d] = if zs.len() >= 50 { fit(&zs) } else { t_all };
+        }
+    }
+}
+
+/// Progress of a training run, reported after every batch and epoch.
+pub trait Progress {
+    /// A run of `epochs` epochs of `batches` batches each is starting at epoch `start`.
+    fn start(&self, _epochs: usize, _batches: usize, _start: usize) {}
+    /// A batch is done.
+    fn batch(&self) {}
+    /// An epoch is done.
+    fn epoch(&self, _epoch: usize, _train_loss: f64, _val_loss: f64) {}
+}
+
+/// No progress output.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Files of a run's checkpoint folder.
+fn ckpt_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    (
+        dir.join("last.safetensors"),
+        dir.join("optimizer.bpk"),
+        dir.join("state.txt"),
+        dir.join("best.safetensors"),
+    )
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    /// The calibrated weights of the epoch with the lowest validation loss.
+    pub weights: Weights,
+    /// (train loss, validation loss) per epoch.
+    pub history: Vec<(f64, f64)>,
+    /// The epoch (1-based) whose weights were kept.
+    pub best_epoch: usize,
+}
+
+/// Trains on `train`, selects and calibrates on `val`. With `ckpt`, writes a checkpoint after every epoch
+/// into that folder, and with `resume` continues from the one there (same config and data required for the
+/// same result). `cancel` stops between batches with an error (the last checkpoint stays).
+pub fn train(
+    cfg: &TrainConfig,
+    train: &[Sample],
+    val: &[Sample],
+    ckpt: Option<&Path>,
+    resume: bool,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Trained> {
+    if cfg.hidden.is_empty() || cfg.hidden.contains(&0) {
+        bail!("the network needs at least one hidden layer of width > 0");
+    }
+    if cfg.batch == 0 || cfg.epochs == 0 {
+        bail!("--epochs and the batch size must be > 0");
+    }
+    let clean = encode(train);
+    let val_enc = encode(val);
+    if clean.len() < 2 {
+        bail!(
+            "the training data hold {} non-silent trains; expected at least 2",
+            clean.len()
+        );
+    }
+    if val_enc.is_empty() {
+        bail!("the validation data hold no non-silent train");
+    }
+    let clean_labels: Vec<Option<usize>> = train
+        .par_iter()
+        .map(|s| features(&s.times_ms).and_then(|(_, l)| label_index(l)))
+        .collect();
+    let (x_mean, x_sd) = standardisation(
+        clean
+            .iter()
+            .map(|e| e.x.iter().map(|v| *v as f64).collect()),
+        N_FEATURES,
+    );
+    let (y_mean, y_sd) = standardisation(
+        clean
+            .iter()
+            .map(|e| e.y.iter().map(|v| *v as f64).collect()),
+        2,
+    );
+    let mut weights = init_weights(
+        cfg,
+        x_mean,
+        x_sd,
+        [y_mean[0], y_mean[1]],
+        [y_sd[0], y_sd[1]],
+    );
+
+    let dev = Device::flex().autodiff();
+    let mut optim: ModuleOptimizer = AdamWConfig::new()
+        .with_weight_decay(cfg.weight_decay as f32)
+        .with_epsilon(1e-8)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(5.0)))
+        .init();
+    let mut start_epoch = 0;
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, Weights)> = None;
+    if let Some(dir) = ckpt {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let (last, opt_path, state, best_path) = ckpt_paths(dir);
+        if resume && state.exists() {
+            let text = std::fs::read_to_string(&state)?;
+            let mut lines = text.lines();
+            let head = lines.next().unwrap_or("");
+            let want = format!("{cfg:?}");
+            if head != want {
+                bail!(
+                    "--resume: the checkpoint in {} was made with other settings ({head}); expected {want}",
+                    dir.display()
+                );
+            }
+            for l in lines {
+                let mut it = l.split_whitespace();
+                if let (Some(a), Some(b)) = (it.next(), it.next()) {
+                    history.push((a.parse().unwrap_or(f64::NAN), b.parse().unwrap_or(f64::NAN)));
+                }
+            }
+            start_epoch = history.len();
+            weights = Weights::from_bytes(&std::fs::read(&last)?)
+                .with_context(|| format!("{}", last.display()))?;
+            optim = optim
+                .load(&opt_path)
+                .map_err(|e| anyhow::anyhow!("{}: {e:?}", opt_path.display()))?;
+            if best_path.exists() {
+                let bw = Weights::from_bytes(&std::fs::read(&best_path)?)?;
+                let (be, bv) = history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (i + 1, h.1))
+                    .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+                best = Some((bv, be, bw));
+            }
+        }
+    }
+    let mut model = Mlp::from_weights(&weights, &dev);
+    let n_batches = clean.len().div_ceil(cfg.batch);
+    let total_steps = (cfg.epochs * n_batches) as f64;
+    progress.start(cfg.epochs, n_batches, start_epoch);
+    let c = LABELS.len();
+    for epoch in start_epoch..cfg.epochs {
+        let set = encode_augmented(train, &clean_labels, &cfg.augment, cfg.seed, epoch);
+        let mut order: Vec<usize> = (0..set.len()).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(0xB47C_0000 + epoch as u64);
+        order.shuffle(&mut rng);
+        let mut train_loss = 0.0;
+        let mut seen = 0usize;
+        for (bi, idx) in order.chunks(cfg.batch).enumerate() {
+            if cancel.load(Ordering::SeqCst) {
+                bail!("interrupted");
+            }
+            let b = idx.len();
+            let mut xs = Vec::with_capacity(b * N_FEATURES);
+            let mut ys = Vec::with_capacity(b * 2);
+            let mut hot = vec![0f32; b * c];
+            for (r, &i) in idx.iter().enumerate() {
+                let e = &set[i];
+                xs.extend(
+                    e.x.iter()
+                        .zip(&weights.x_mean)
+                        .zip(&weights.x_sd)
+                        .map(|((v, m), s)| (v - m) / s),
+                );
+                for d in 0..2 {
+                    ys.push((e.y[d] - weights.y_mean[d]) / weights.y_sd[d]);
+                }
+                hot[r * c + e.label] = 1.0;
+            }
+            let x = Tensor::<2>::from_data(TensorData::new(xs, [b, N_FEATURES]), &dev);
+            let y = Tensor::<2>::from_data(TensorData::new(ys, [b, 2]), &dev);
+            let hot = Tensor::<2>::from_data(TensorData::new(hot, [b, c]), &dev);
+            let out = model.forward(x);
+            let mu = out.clone().narrow(1, 0, 2);
+            let sd = softplus(out.clone().narrow(1, 2, 2), 1.0).add_scalar(cfg.sd_floor);
+            let logits = out.narrow(1, N_GAUSS, c);
+            let z = (y - mu) / sd.clone();
+            let nll = (z.powi_scalar(2).mul_scalar(0.5) + sd.log())
+                .sum_dim(1)
+                .mean();
+            let ce = (log_softmax(logits, 1) * hot).sum_dim(1).mean().neg();
+            let loss = nll + ce.mul_scalar(cfg.label_weight);
+            let lv: f32 = loss.clone().into_scalar::<f32>();
+            train_loss += lv as f64 * b as f64;
+            seen += b;
+            let step = (epoch * n_batches + bi) as f64;
+            let lr = if step < n_batches as f64 {
+                cfg.lr * (step + 1.0) / n_batches as f64
+            } else {
+                let p = step / total_steps;
+                cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
+            };
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            progress.batch();
+        }
+        model.store(&mut weights);
+        let (vn, vc) = loss_of(&weights, &val_enc);
+        let val_loss = vn + cfg.label_weight * vc;
+        let train_loss = train_loss / seen.max(1) as f64;
+        history.push((train_loss, val_loss));
+        let improved = best.as_ref().is_none_or(|b| val_loss < b.0);
+        if improved {
+            best = Some((val_loss, epoch + 1, weights.clone()));
+        }
+        if let Some(dir) = ckpt {
+            let (last, opt_path, state, best_path) = ckpt_paths(dir);
+            write_atomic(&last, &weights.to_bytes())?;
+            if improved {
+                write_atomic(&best_path, &weights.to_bytes())?;
+            }
+            let tmp = opt_path.with_extension("tmp");
+            optim
+                .save(&tmp)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e:?}", tmp.display()))?;
+            std::fs::rename(&tmp, &opt_path)?;
+            let mut text = format!("{cfg:?}\n");
+            for (a, b) in &history {
+                text.push_str(&format!("{a} {b}\n"));
+            }
+            write_atomic(&state, text.as_bytes())?;
+        }
+        progress.epoch(epoch + 1, train_loss, val_loss);
+    }
+    let (_, best_epoch, mut w) = best.context("no epoch was run")?;
+    calibrate(&mut w, &val_enc);
+    w.notes.insert("epochs".into(), cfg.epochs.to_string());
+    w.notes.insert("best_epoch".into(), best_epoch.to_string());
+    w.notes.insert("seed".into(), cfg.seed.to_string());
+    w.notes
+        .insert("train_trains".into(), clean.len().to_string());
+    w.notes
+        .insert("val_trains".into(), val_enc.len().to_string());
+    w.notes.insert("hidden".into(), format!("{:?}", cfg.hidden));
+    Ok(Trained {
+        weights: w,
+        history,
+        best_epoch,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burn_forward_matches_the_plain_forward() {
+        let cfg = TrainConfig {
+            hidden: vec![16, 8],
+            ..TrainConfig::default()
+        };
+        let mean: Vec<f32> = (0..N_FEATURES).map(|i| i as f32 * 0.1).collect();
+        let sd: Vec<f32> = (0..N_FEATURES).map(|i| 1.0 + i as f32 * 0.05).collect();
+        let w = init_weights(&cfg, mean.clone(), sd.clone(), [1.0, 2.0], [3.0, 4.0]);
+        let rows = 3;
+        let x: Vec<f32> = (0..rows * N_FEATURES)
+            .map(|i| ((i * 7) % 11) as f32 * 0.4 - 2.0)
+            .collect();
+        let xn: Vec<f32> = x
+            .chunks_exact(N_FEATURES)
+            .flat_map(|r| r.iter().zip(&mean).zip(&sd).map(|((v, m), s)| (v - m) / s))
+            .collect();
+        let dev = Device::flex();
+        let m = Mlp::from_weights(&w, &dev);
+        let burn_out = m
+            .forward(Tensor::<2>::from_data(
+                TensorData::new(xn, [rows, N_FEATURES]),
+                &dev,
+            ))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let plain = w.raw(&x, rows);
+        assert_eq!(burn_out.len(), plain.len());
+        for (a, b) in burn_out.iter().zip(&plain) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        // And the layers come back unchanged.
+        let mut back = w.clone();
+        m.store(&mut back);
+        assert_eq!(back, w);
+    }
+}

@@ -1,0 +1,193 @@
+//! Training, resuming, determinism and prediction on small synthetic data sets (seconds, not minutes).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use spikepop_predict::augment::Augment;
+use spikepop_predict::data::Sample;
+use spikepop_predict::train::{Progress, Quiet, TrainConfig, train};
+use spikepop_predict::{Prediction, Predictor};
+use spikepop_spikes::features::Label;
+use spikepop_spikes::synth::{Kind, SynthParams};
+
+/// Synthetic trains whose "DICs" are smooth functions of the pattern: tonic trains (g_s from the rate), and
+/// bursting trains (g_s negative, g_u from the period).
+fn synthetic(n: usize, seed: u64) -> Vec<Sample> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let bursting = i % 2 == 1;
+            let (p, g_s, g_u) = if bursting {
+                let period = rng.random_range(400.0..1500.0);
+                let spb = rng.random_range(3..8usize);
+                (
+                    SynthParams {
+                        kind: Kind::Bursting,
+                        period_ms: period,
+                        spikes_per_burst: spb,
+                        intra_hz: 80.0,
+                        duration_ms: 3000.0,
+                        ..SynthParams::default()
+                    },
+                    -5.0 - spb as f64,
+                    period / 100.0,
+                )
+            } else {
+                let rate = rng.random_range(3.0..30.0);
+                (
+                    SynthParams {
+                        kind: Kind::Tonic,
+                        rate_hz: rate,
+                        duration_ms: 3000.0,
+                        ..SynthParams::default()
+                    },
+                    rate / 2.0,
+                    3.0,
+                )
+            };
+            Sample {
+                id: i.to_string(),
+                times_ms: spikepop_spikes::synth::train(&p, &mut rng),
+                g_s,
+                g_u,
+                group: i as u64,
+            }
+        })
+        .collect()
+}
+
+fn tiny_config(seed: u64, epochs: usize) -> TrainConfig {
+    TrainConfig {
+        hidden: vec![24, 24],
+        epochs,
+        batch: 32,
+        lr: 5e-3,
+        seed,
+        augment: Augment::default(),
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn tiny_training_reduces_the_loss_predicts_and_is_deterministic() {
+    let data = synthetic(240, 1);
+    let val = synthetic(60, 2);
+    let never = AtomicBool::new(false);
+    let a = train(&tiny_config(3, 8), &data, &val, None, false, &Quiet, &never).unwrap();
+    let first = a.history[0].1;
+    let last = a.history.last().unwrap().1;
+    assert!(last < first - 0.5, "validation loss {first} -> {last}");
+
+    // Same seed, same weights; another seed, other weights.
+    let b = train(&tiny_config(3, 8), &data, &val, None, false, &Quiet, &never).unwrap();
+    assert!(a.weights == b.weights, "same seed, different weights");
+    assert_eq!(a.weights.to_bytes(), b.weights.to_bytes());
+    let c = train(&tiny_config(4, 8), &data, &val, None, false, &Quiet, &never).unwrap();
+    assert_ne!(a.weights.to_bytes(), c.weights.to_bytes());
+
+    // The trained network labels and places a tonic and a bursting train.
+    let p = Predictor { weights: a.weights };
+    let tonic: Vec<f64> = (0..60).map(|i| 7.0 + 50.0 * i as f64).collect(); // 20 Hz: g_s 10
+    match p.predict(&tonic) {
+        Prediction::Spiking { label, output, .. } => {
+            assert_eq!(label, Label::Tonic);
+            assert!((output.g_s - 10.0).abs() < 4.0, "{output:?}");
+            assert!(output.sd_g_s > 0.0 && output.sd_g_u > 0.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut burst = Vec::new();
+    for b in 0..4 {
+        for s in 0..5 {
+            burst.push(100.0 + 800.0 * b as f64 + 12.5 * s as f64); // period 800: g_u 8, 5 spikes: g_s -10
+        }
+    }
+    match p.predict(&burst) {
+        Prediction::Spiking { label, output, .. } => {
+            assert_eq!(label, Label::Bursting);
+            assert!(output.g_s < 0.0, "{output:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Silent trains get no DICs, whatever the weights.
+    assert_eq!(p.predict(&[]), Prediction::Silent);
+    assert_eq!(p.predict(&[10.0, 20.0]), Prediction::Silent);
+    let many = p.predict_many(&[&tonic, &[5.0], &burst]);
+    assert!(matches!(many[1], Prediction::Silent));
+    assert!(matches!(many[0], Prediction::Spiking { .. }));
+}
+
+/// Stops the run after a given epoch, as an interruption would.
+struct StopAfter<'a>(usize, &'a AtomicBool);
+impl Progress for StopAfter<'_> {
+    fn epoch(&self, epoch: usize, _: f64, _: f64) {
+        if epoch == self.0 {
+            self.1.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_weights() {
+    let data = synthetic(120, 5);
+    let val = synthetic(40, 6);
+    let cfg = tiny_config(9, 4);
+    let never = AtomicBool::new(false);
+    let whole = train(&cfg, &data, &val, None, false, &Quiet, &never).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("run.ckpt");
+    let cancel = AtomicBool::new(false);
+    let err = train(
+        &cfg,
+        &data,
+        &val,
+        Some(&ckpt),
+        false,
+        &StopAfter(2, &cancel),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("interrupted"), "{err}");
+    let resumed = train(&cfg, &data, &val, Some(&ckpt), true, &Quiet, &never).unwrap();
+    assert_eq!(resumed.history, whole.history);
+    assert!(resumed.weights == whole.weights, "resumed run differs");
+    assert_eq!(resumed.weights.to_bytes(), whole.weights.to_bytes());
+
+    // A checkpoint made with other settings is refused.
+    let other = tiny_config(10, 4);
+    let e = train(&other, &data, &val, Some(&ckpt), true, &Quiet, &never).unwrap_err();
+    assert!(e.to_string().contains("other settings"), "{e}");
+}
+
+#[test]
+fn shipped_stg_weights_place_known_test_trains_within_3_sd() {
+    let Some(_) = spikepop_predict::embedded_bytes("stg") else {
+        eprintln!("no STG weights built in; nothing to check");
+        return;
+    };
+    let p = Predictor::embedded("stg").unwrap();
+    assert_eq!(p.weights.model, "stg");
+    // One tonic and one bursting train from the test split (seed 2, never used for training).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/known_stg.csv");
+    let known = spikepop_predict::data::read_csv(&path).unwrap();
+    assert_eq!(known.len(), 2);
+    for (s, want) in known.iter().zip([Label::Tonic, Label::Bursting]) {
+        match p.predict(&s.times_ms) {
+            Prediction::Spiking { label, output, .. } => {
+                assert_eq!(label, want);
+                assert!(
+                    (output.g_s - s.g_s).abs() < 3.0 * output.sd_g_s,
+                    "{s:?} {output:?}"
+                );
+                assert!(
+                    (output.g_u - s.g_u).abs() < 3.0 * output.sd_g_u,
+                    "{s:?} {output:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(Predictor::embedded("da").is_err() || spikepop_predict::embedded_bytes("da").is_some());
+}
