@@ -234,7 +234,7 @@ fn ctrl_c_stops_cleanly_without_output() {
     let input = dir.path().join("pop.csv");
     std::fs::write(&input, pop).unwrap();
     let out = dir.path().join("out.csv");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spikepop"))
+    let child = Command::new(env!("CARGO_BIN_EXE_spikepop"))
         .args([
             "simulate",
             "--model",
