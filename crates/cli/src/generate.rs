@@ -84,14 +84,7 @@ pub struct Args {
 /// Reads a targets CSV: `ID,g_s,g_u[,sd_g_s,sd_g_u]`, any column order, extra columns ignored.
 fn read_targets(path: &Path) -> Result<Vec<(String, TargetSpec)>> {
     let name = path.display();
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("{name}: cannot open the targets file"))?;
-    let headers = rdr
-        .headers()
-        .with_context(|| format!("{name}: cannot read the header line"))?
-        .clone();
+    let (mut rdr, headers) = crate::output::open_csv(path, "targets file")?;
     let col = |n: &str| headers.iter().position(|h| h == n);
     let (Some(id_col), Some(gs_col), Some(gu_col)) = (col("ID"), col("g_s"), col("g_u")) else {
         bail!("{name}: line 1: expected the columns ID,g_s,g_u (and optionally sd_g_s,sd_g_u)");

@@ -86,3 +86,20 @@ pub fn model_by_name(name: &str) -> Result<&'static spikepop_models::Model> {
     spikepop_models::by_name(name)
         .with_context(|| format!("unknown model `{name}`: expected one of stg, da"))
 }
+
+/// Opens a CSV input (fields trimmed) and reads its header line; errors name the file and `what` it is.
+pub fn open_csv(
+    path: &Path,
+    what: &str,
+) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
+    let name = path.display();
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("{name}: cannot open the {what}"))?;
+    let headers = rdr
+        .headers()
+        .with_context(|| format!("{name}: cannot read the header line"))?
+        .clone();
+    Ok((rdr, headers))
+}

@@ -29,14 +29,7 @@ impl Population {
 /// and the field.
 pub fn read_population(path: &Path, model: &Model) -> Result<Population> {
     let name = path.display();
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("{name}: cannot open the population file"))?;
-    let headers = rdr
-        .headers()
-        .with_context(|| format!("{name}: cannot read the header line"))?
-        .clone();
+    let (mut rdr, headers) = crate::output::open_csv(path, "population file")?;
     if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
         bail!(
             "{name}: the file is empty; expected a header line with ID and the conductance columns"

@@ -71,12 +71,7 @@ pub struct Args {
 /// Reads the per-recording DIC distributions of a predictions file.
 fn read_priors(path: &Path) -> Result<HashMap<String, Option<Prior>>> {
     let name = path.display();
-    let mut rdr = csv::Reader::from_path(path)
-        .with_context(|| format!("{name}: cannot open the DIC file"))?;
-    let h = rdr
-        .headers()
-        .with_context(|| format!("{name}: cannot read the header"))?
-        .clone();
+    let (mut rdr, h) = crate::output::open_csv(path, "DIC file")?;
     let col = |c: &str| {
         h.iter().position(|x| x == c).with_context(|| {
             format!("{name}: line 1: no `{c}` column; expected ID,g_s,sd_g_s,g_u,sd_g_u")
