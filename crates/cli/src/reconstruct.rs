@@ -1,14 +1,12 @@
 //! `spikepop reconstruct`: from spike times to a verified degenerate population, one per recording.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use spikepop_dics::{Generator, GeneratorOptions};
 use spikepop_models::sim::DEFAULT_DT;
-use spikepop_reconstruct::{Prior, Reconstruction, SearchSettings, Tolerances, reconstruct};
-use spikepop_spikes::features::{COLUMNS, Label};
+use spikepop_predict::Predictor;
+use spikepop_reconstruct::{Outcome, Prior, Priors, SearchSettings, Tolerances, pipeline};
 
 use crate::input::InputArgs;
 use crate::output::{cancel_flag, check_interrupted, model_by_name, progress, with_threads};
@@ -35,9 +33,12 @@ pub struct Args {
     #[arg(short, long, value_name = "OUTDIR")]
     output: PathBuf,
     /// DIC distribution per recording: a CSV with `ID,g_s,sd_g_s,g_u,sd_g_u` (what `spikepop predict`
-    /// writes). Rows with empty DICs are silent recordings.
-    #[arg(long, value_name = "DICS.csv")]
-    prior: PathBuf,
+    /// writes); rows with empty DICs are silent recordings. Default: the built-in predictor.
+    #[arg(long, value_name = "DICS.csv", conflicts_with = "weights")]
+    prior: Option<PathBuf>,
+    /// Predictor weights file (default: the weights built into spikepop).
+    #[arg(long, value_name = "W")]
+    weights: Option<PathBuf>,
     /// Candidates simulated at most per recording [default: 20 N].
     #[arg(long)]
     max_candidates: Option<usize>,
@@ -60,6 +61,9 @@ pub struct Args {
     /// Refinement rounds (re-centring the DIC distribution on verified candidates).
     #[arg(long, default_value_t = 2)]
     refine_rounds: usize,
+    /// Shortest window simulated after the transient (ms); a longer recording's own span is used.
+    #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_MIN_WINDOW_MS)]
+    min_window: f64,
     /// Integration step of the verification simulations (ms).
     #[arg(long, default_value_t = DEFAULT_DT)]
     dt: f64,
@@ -129,14 +133,6 @@ fn read_priors(path: &Path) -> Result<HashMap<String, Option<Prior>>> {
     Ok(out)
 }
 
-fn fmt(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".to_string()
-    } else {
-        x.to_string()
-    }
-}
-
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     anyhow::ensure!(
@@ -144,12 +140,38 @@ pub fn run(args: Args) -> Result<()> {
         "invalid --size 0: expected at least one model per recording"
     );
     let recordings = args.input.read()?;
-    let priors = read_priors(&args.prior)?;
+    let predictor;
+    let (priors, prior_source) = match &args.prior {
+        Some(path) => (
+            Priors::Table {
+                priors: read_priors(path)?,
+                source: path.display().to_string(),
+            },
+            serde_json::json!({ "file": path.display().to_string() }),
+        ),
+        None => {
+            predictor = Predictor::load(model.name, args.weights.as_deref())?;
+            let source = serde_json::json!({
+                "weights": args.weights.as_ref().map_or_else(
+                    || format!("built-in {}", model.name),
+                    |p| p.display().to_string()
+                ),
+                "weights_sha256": predictor.weights.sha256(),
+            });
+            (Priors::Predictor(&predictor), source)
+        }
+    };
     let mut settings = SearchSettings::for_model(model, args.n);
     settings.max_candidates = args.max_candidates.unwrap_or(20 * args.n);
     settings.verify = !args.no_verify;
     settings.refine_rounds = args.refine_rounds;
     settings.sim.dt = args.dt;
+    anyhow::ensure!(
+        args.min_window.is_finite() && args.min_window > 0.0,
+        "invalid --min-window {}: expected a positive number of ms",
+        args.min_window
+    );
+    settings.min_window = args.min_window;
     settings.tolerances = Tolerances {
         rate: args.tol_rate,
         period: args.tol_period,
@@ -160,147 +182,34 @@ pub fn run(args: Args) -> Result<()> {
         .sim
         .validate()
         .map_err(|e| anyhow::anyhow!("--{}", e.to_string().trim_start_matches("invalid ")))?;
-    let generator = Generator::new(
-        model,
-        &GeneratorOptions {
-            seed: args.seed,
-            ..Default::default()
-        },
-    )?;
     let cancel = cancel_flag();
     let bar = progress(recordings.trains.len() as u64, "reconstructing");
-    let results: Vec<(Option<Prior>, Result<Reconstruction, String>)> =
-        with_threads(args.threads, || {
-            recordings
-                .trains
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let prior = priors.get(&t.id).copied().flatten();
-                    let r = match prior {
-                        Some(p) => reconstruct(&generator, &t.times_ms, p, &settings, i, cancel)
-                            .map_err(|e| e.to_string()),
-                        None if t.times_ms.len() < 3 => reconstruct(
-                            &generator,
-                            &t.times_ms,
-                            Prior {
-                                g_s: 0.0,
-                                sd_g_s: 1.0,
-                                g_u: 0.0,
-                                sd_g_u: 1.0,
-                            },
-                            &settings,
-                            i,
-                            cancel,
-                        )
-                        .map_err(|e| e.to_string()),
-                        None => Err(format!(
-                            "no DIC distribution for ID {} in {}",
-                            t.id,
-                            args.prior.display()
-                        )),
-                    };
-                    bar.inc(1);
-                    (prior, r)
-                })
-                .collect()
-        })?;
+    let outcomes = with_threads(args.threads, || {
+        pipeline::run(
+            model,
+            &recordings.trains,
+            &priors,
+            &settings,
+            args.seed,
+            &|done| bar.set_position(done as u64),
+            cancel,
+        )
+    })?;
     bar.finish_and_clear();
     check_interrupted()?;
+    let outcomes = outcomes?;
 
-    let names: Vec<&str> = model.conductance_names().collect();
     write_outdir(&args.output, |dir| {
-        let mut pop = std::io::BufWriter::new(std::fs::File::create(dir.join("population.csv"))?);
-        writeln!(
-            pop,
-            "ID,model,{},g_f,g_s,g_u,score,verified",
-            names.join(",")
-        )?;
-        let mut sum = std::io::BufWriter::new(std::fs::File::create(dir.join("summary.csv"))?);
-        writeln!(
-            sum,
-            "{},pred_g_s,pred_sd_g_s,pred_g_u,pred_sd_g_u,refined_g_s,refined_sd_g_s,refined_g_u,refined_sd_g_u,\
-             candidates,acceptance,verified,status",
-            COLUMNS.join(",")
-        )?;
-        for (t, (prior, r)) in recordings.trains.iter().zip(&results) {
-            let id = csv_field(&t.id);
-            let p = prior.map_or([f64::NAN; 4], |p| [p.g_s, p.sd_g_s, p.g_u, p.sd_g_u]);
-            match r {
-                Ok(r) => {
-                    for (k, m) in r.members.iter().enumerate() {
-                        let g: Vec<String> = m.g.iter().map(|x| x.to_string()).collect();
-                        writeln!(
-                            pop,
-                            "{id},{k},{},{},{},{},{},{}",
-                            g.join(","),
-                            m.dics.g_f,
-                            m.dics.g_s,
-                            m.dics.g_u,
-                            fmt(m.distance),
-                            if settings.verify {
-                                m.verified.to_string()
-                            } else {
-                                String::new()
-                            }
-                        )?;
-                    }
-                    let f = &r.features;
-                    let q = r
-                        .refined
-                        .map_or([f64::NAN; 4], |p| [p.g_s, p.sd_g_s, p.g_u, p.sd_g_u]);
-                    let status = if f.label == Label::Silent {
-                        "silent: no population".to_string()
-                    } else if !settings.verify {
-                        "not verified (--no-verify)".to_string()
-                    } else if r.members.len() < args.n {
-                        format!("budget spent: {} of {} verified", r.members.len(), args.n)
-                    } else {
-                        "ok".to_string()
-                    };
-                    let vals: Vec<String> = f.values().iter().map(|&x| fmt(x)).collect();
-                    writeln!(
-                        sum,
-                        "{id},{},{},{},{},{},{},{}",
-                        f.label.as_str(),
-                        vals.join(","),
-                        [p, q]
-                            .concat()
-                            .iter()
-                            .map(|&x| fmt(x))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        r.candidates_tried,
-                        fmt(r.acceptance()),
-                        r.members.iter().filter(|m| m.verified).count(),
-                        status
-                    )?;
-                }
-                Err(e) => {
-                    let blanks = vec!["NaN"; COLUMNS.len() - 2].join(",");
-                    let pq = [p, [f64::NAN; 4]]
-                        .concat()
-                        .iter()
-                        .map(|&x| fmt(x))
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    writeln!(
-                        sum,
-                        "{id},,{blanks},{pq},0,NaN,0,{}",
-                        csv_field(&format!("error: {e}"))
-                    )?;
-                }
-            }
-        }
-        pop.flush()?;
-        sum.flush()?;
+        let file = |name: &str| std::fs::File::create(dir.join(name));
+        pipeline::write_population(file("population.csv")?, model, &outcomes, settings.verify)?;
+        pipeline::write_summary(file("summary.csv")?, &outcomes, &settings)?;
         let run = serde_json::json!({
             "spikepop": env!("CARGO_PKG_VERSION"),
             "command": "reconstruct",
             "model": model.name,
             "input": args.input.input.display().to_string(),
             "format": recordings.format.as_str(),
-            "prior": args.prior.display().to_string(),
+            "prior": prior_source,
             "seed": args.seed,
             "n": args.n,
             "max_candidates": settings.max_candidates,
@@ -325,26 +234,36 @@ pub fn run(args: Args) -> Result<()> {
         )?;
         Ok(())
     })?;
-    let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
-    eprintln!(
-        "reconstructed {ok} of {} recordings into {}",
-        recordings.trains.len(),
-        args.output.display()
-    );
-    for (t, (_, r)) in recordings.trains.iter().zip(&results) {
-        if let Err(e) = r {
-            eprintln!("warning: ID {}: {e}", t.id);
-        }
-    }
+    report(&outcomes, &settings, &args.output);
     Ok(())
 }
 
-/// Quotes a CSV field when needed.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// Prints one line per recording (label, prediction, verified count) and the warnings.
+fn report(outcomes: &[Outcome], settings: &SearchSettings, out: &Path) {
+    let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
+    eprintln!(
+        "reconstructed {ok} of {} recordings into {}",
+        outcomes.len(),
+        out.display()
+    );
+    for o in outcomes.iter().take(20) {
+        let line = match (&o.result, o.predicted.prior) {
+            (Ok(r), Some(p)) => format!(
+                "{:<10} predicted g_s {:6.2} ± {:4.2}, g_u {:6.2} ± {:4.2}; {} of {} candidates verified",
+                r.features.label.as_str(),
+                p.g_s,
+                p.sd_g_s,
+                p.g_u,
+                p.sd_g_u,
+                r.verified_found,
+                r.candidates_tried
+            ),
+            _ => String::new(),
+        };
+        eprintln!("  {:<12} {line} [{}]", o.id, o.status(settings));
+    }
+    if outcomes.len() > 20 {
+        eprintln!("  ... ({} more in summary.csv)", outcomes.len() - 20);
     }
 }
 

@@ -193,3 +193,74 @@ fn malformed_input_fails_cleanly() {
         .collect();
     assert_eq!(left.len(), 3, "no temporary folder left: {left:?}");
 }
+
+/// Without `--prior`, the built-in predictor gives each recording's DIC distribution: the README's main job
+/// on the bundled example. The predicted columns are `spikepop predict`'s, and every recording gets its
+/// verified population.
+#[test]
+fn built_in_predictor_on_the_bundled_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/stg_set.csv");
+    let out = dir.path().join("out");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        example,
+        "-n",
+        "10",
+        "--seed",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = read(&out.join("summary.csv"));
+    assert_eq!(summary.len(), 5);
+    let header = csv::Reader::from_path(out.join("summary.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for r in &summary {
+        assert_eq!(&r[col("status")], "ok", "{r:?}");
+        assert_eq!(&r[col("verified")], "10");
+    }
+    let labels: Vec<&str> = summary.iter().map(|r| &r[1]).collect();
+    assert_eq!(
+        labels,
+        ["tonic", "bursting", "bursting", "bursting", "bursting"]
+    );
+    let pop = read(&out.join("population.csv"));
+    assert_eq!(pop.len(), 50);
+
+    let dics = dir.path().join("dics.csv");
+    let o = spikepop(&[
+        "predict",
+        "--model",
+        "stg",
+        "--input",
+        example,
+        "-o",
+        dics.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    for (s, p) in summary.iter().zip(read(&dics)) {
+        for (a, b) in [
+            ("pred_g_s", 2),
+            ("pred_sd_g_s", 3),
+            ("pred_g_u", 4),
+            ("pred_sd_g_u", 5),
+        ] {
+            let x: f64 = s[col(a)].parse().unwrap();
+            let y: f64 = p[b].parse().unwrap();
+            assert!((x - y).abs() <= 5e-5, "{a}: {x} vs {y}");
+        }
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["prior"]["weights"], "built-in stg");
+    assert_eq!(run["prior"]["weights_sha256"].as_str().unwrap().len(), 64);
+}

@@ -152,6 +152,39 @@ impl Output {
     }
 }
 
+/// The output of one row of raw head values `[mu_s, mu_u, r_s, r_u, logit_1..logit_C]` (see the module
+/// documentation): the target standardisation `y_mean`, `y_sd`, the sd floor and the calibration temperature
+/// `[C][2]`. Shared by every network with this head (the shipped MLP and the sequence baseline example).
+pub fn decode(
+    o: &[f32],
+    y_mean: [f32; 2],
+    y_sd: [f32; 2],
+    sd_floor: f32,
+    temperature: &[[f32; 2]],
+) -> Output {
+    let logits = &o[N_GAUSS..];
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    let mut p = [0f32; LABELS.len()];
+    for (k, v) in e.iter().enumerate().take(LABELS.len()) {
+        p[k] = v / sum;
+    }
+    let mut t = [0f32; 2];
+    for (k, tk) in temperature.iter().enumerate().take(logits.len()) {
+        t[0] += p[k] * tk[0];
+        t[1] += p[k] * tk[1];
+    }
+    let sd = |d: usize| (y_sd[d] * (softplus(o[2 + d]) + sd_floor) * t[d]) as f64;
+    Output {
+        p,
+        g_s: (y_mean[0] + y_sd[0] * o[0]) as f64,
+        sd_g_s: sd(0),
+        g_u: (y_mean[1] + y_sd[1] * o[1]) as f64,
+        sd_g_u: sd(1),
+    }
+}
+
 impl Weights {
     /// Number of labels.
     pub fn n_labels(&self) -> usize {
@@ -202,28 +235,22 @@ impl Weights {
 
     /// The output of one row of raw head values.
     pub fn output(&self, o: &[f32]) -> Output {
-        let c = self.n_labels();
-        let logits = &o[N_GAUSS..];
-        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let e: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-        let sum: f32 = e.iter().sum();
-        let mut p = [0f32; LABELS.len()];
-        for (k, v) in e.iter().enumerate().take(LABELS.len()) {
-            p[k] = v / sum;
-        }
-        let mut t = [0f32; 2];
-        for (k, tk) in self.temperature.iter().enumerate().take(c) {
-            t[0] += p[k] * tk[0];
-            t[1] += p[k] * tk[1];
-        }
-        let sd = |d: usize| (self.y_sd[d] * (softplus(o[2 + d]) + self.sd_floor) * t[d]) as f64;
-        Output {
-            p,
-            g_s: (self.y_mean[0] + self.y_sd[0] * o[0]) as f64,
-            sd_g_s: sd(0),
-            g_u: (self.y_mean[1] + self.y_sd[1] * o[1]) as f64,
-            sd_g_u: sd(1),
-        }
+        decode(
+            &o[..N_GAUSS + self.n_labels()],
+            self.y_mean,
+            self.y_sd,
+            self.sd_floor,
+            &self.temperature,
+        )
+    }
+
+    /// SHA-256 of [`Weights::to_bytes`] in hex: identifies the weights in run records.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.to_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The safetensors bytes of these weights.

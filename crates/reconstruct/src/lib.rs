@@ -9,8 +9,10 @@
 //! converges. Everything is deterministic for a seed, whatever the number of threads.
 #![deny(missing_docs)]
 
+pub mod pipeline;
 pub mod search;
 pub mod verify;
 
+pub use pipeline::{Outcome, PipelineError, Predicted, Priors};
 pub use search::{Member, Prior, Reconstruction, SearchError, SearchSettings, reconstruct};
 pub use verify::{Tolerances, Verdict, isi_distance, verify};

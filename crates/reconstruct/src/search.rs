@@ -34,6 +34,11 @@ impl Prior {
     }
 }
 
+/// The shortest window simulated after the transient (ms), unless set otherwise. A candidate's features are
+/// measured on a window as long as the recording (and at least this long), so both carry the same amount of
+/// information; simulating more would cost time without making the comparison fairer.
+pub const DEFAULT_MIN_WINDOW_MS: f64 = 1000.0;
+
 /// Settings of [`reconstruct`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchSettings {
@@ -56,15 +61,15 @@ pub struct SearchSettings {
 }
 
 impl SearchSettings {
-    /// Defaults for `model`: its transient, a window of its default duration minus the transient, a budget
-    /// of 20 N candidates and two refinement rounds.
+    /// Defaults for `model`: its transient, a window of at least [`DEFAULT_MIN_WINDOW_MS`] (longer
+    /// recordings get their own span), a budget of 20 N candidates and two refinement rounds.
     pub fn for_model(model: &spikepop_models::Model, n: usize) -> Self {
         Self {
             n,
             max_candidates: 20 * n,
             tolerances: Tolerances::default(),
             sim: Settings::for_model(model),
-            min_window: model.default_duration - model.default_transient,
+            min_window: DEFAULT_MIN_WINDOW_MS,
             refine_rounds: 2,
             verify: true,
             min_sd: 0.25,
@@ -106,6 +111,18 @@ pub struct Reconstruction {
 }
 
 impl Reconstruction {
+    /// The result before any search: the features, no candidates.
+    pub fn unsearched(features: Features) -> Self {
+        Reconstruction {
+            features,
+            members: Vec::new(),
+            candidates_tried: 0,
+            verified_found: 0,
+            refined: None,
+            candidates_cv: Vec::new(),
+        }
+    }
+
     /// Verified fraction of the candidates tried.
     pub fn acceptance(&self) -> f64 {
         if self.candidates_tried == 0 {
@@ -164,14 +181,7 @@ pub fn reconstruct(
 ) -> Result<Reconstruction, SearchError> {
     let features = Features::of(recording, &Classifier::Default);
     let model = generator.model();
-    let mut out = Reconstruction {
-        features,
-        members: Vec::new(),
-        candidates_tried: 0,
-        verified_found: 0,
-        refined: None,
-        candidates_cv: Vec::new(),
-    };
+    let mut out = Reconstruction::unsearched(features);
     if out.features.label == Label::Silent || settings.n == 0 {
         return Ok(out);
     }

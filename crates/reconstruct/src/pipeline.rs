@@ -1,0 +1,300 @@
+//! The whole job for a file of recordings: DIC distribution per recording (from the learned predictor or
+//! given), then [`reconstruct`] for each, and the two tables users read (`population.csv`, `summary.csv`).
+//!
+//! The command line (`spikepop reconstruct`) and the graphical interface both call [`run`] and the writers
+//! here, so they produce the same bytes for the same seed.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::atomic::AtomicBool;
+
+use spikepop_dics::{Generator, GeneratorOptions, SetupError};
+use spikepop_models::Model;
+use spikepop_predict::{Prediction, Predictor};
+use spikepop_spikes::SpikeTrain;
+use spikepop_spikes::features::{COLUMNS, Classifier, Features, Label};
+
+use crate::search::{Prior, Reconstruction, SearchError, SearchSettings, reconstruct};
+
+/// Where each recording's DIC distribution comes from.
+pub enum Priors<'a> {
+    /// The learned predictor (its mean and calibrated sd of g_s and g_u).
+    Predictor(&'a Predictor),
+    /// Given per recording ID (for example read from the output of `spikepop predict`); `None` marks a
+    /// silent recording. `source` names where they came from, for messages.
+    Table {
+        /// Distribution per ID.
+        priors: HashMap<String, Option<Prior>>,
+        /// The file (or other source) they were read from.
+        source: String,
+    },
+}
+
+/// What the predictor said about one recording.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Predicted {
+    /// The DIC distribution used as the first proposal (`None` for a silent recording).
+    pub prior: Option<Prior>,
+    /// The predictor's most probable label (`None` when the distribution was given, not predicted).
+    pub label: Option<Label>,
+    /// The predictor's label probabilities, in the order of `spikepop_predict::features::LABELS`.
+    pub probabilities: Vec<f64>,
+}
+
+/// The outcome for one recording.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The recording's ID.
+    pub id: String,
+    /// The first DIC distribution.
+    pub predicted: Predicted,
+    /// The reconstruction, or why there is none (in words).
+    pub result: Result<Reconstruction, String>,
+}
+
+impl Outcome {
+    /// A one-line status: `ok`, `silent: no population`, `budget spent: k of N verified`, or the error.
+    pub fn status(&self, settings: &SearchSettings) -> String {
+        match &self.result {
+            Err(e) => format!("error: {e}"),
+            Ok(r) if r.features.label == Label::Silent => "silent: no population".into(),
+            Ok(_) if !settings.verify => "not verified (--no-verify)".into(),
+            Ok(r) if r.members.len() < settings.n => {
+                format!(
+                    "budget spent: {} of {} verified",
+                    r.members.len(),
+                    settings.n
+                )
+            }
+            Ok(_) => "ok".into(),
+        }
+    }
+}
+
+/// Why the job could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The population generator rejected its settings.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The run was interrupted.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The DIC distributions of every recording, in order.
+pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predicted, String>> {
+    match priors {
+        Priors::Predictor(p) => {
+            let times: Vec<&[f64]> = trains.iter().map(|t| t.times_ms.as_slice()).collect();
+            p.predict_many(&times)
+                .into_iter()
+                .map(|pred| {
+                    Ok(match pred {
+                        Prediction::Silent => Predicted {
+                            prior: None,
+                            label: Some(Label::Silent),
+                            probabilities: Vec::new(),
+                        },
+                        Prediction::Spiking { label, output, .. } => Predicted {
+                            prior: Some(Prior {
+                                g_s: output.g_s,
+                                sd_g_s: output.sd_g_s,
+                                g_u: output.g_u,
+                                sd_g_u: output.sd_g_u,
+                            }),
+                            label: Some(label),
+                            probabilities: output.p.iter().map(|&p| f64::from(p)).collect(),
+                        },
+                    })
+                })
+                .collect()
+        }
+        Priors::Table { priors, source } => trains
+            .iter()
+            .map(|t| match priors.get(&t.id) {
+                Some(prior) => Ok(Predicted {
+                    prior: *prior,
+                    label: None,
+                    probabilities: Vec::new(),
+                }),
+                None => Err(format!("no DIC distribution for ID {} in {source}", t.id)),
+            })
+            .collect(),
+    }
+}
+
+/// Reconstructs every recording: one [`Outcome`] per train, in order. `progress` is called after each
+/// recording. A recording that fails (no reachable DICs, no distribution) gets its error in its outcome;
+/// the others go on. Deterministic for `seed` whatever the number of threads.
+pub fn run(
+    model: &'static Model,
+    trains: &[SpikeTrain],
+    priors: &Priors,
+    settings: &SearchSettings,
+    seed: u64,
+    progress: &(dyn Fn(usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<Outcome>, PipelineError> {
+    let generator = Generator::new(
+        model,
+        &GeneratorOptions {
+            seed,
+            ..Default::default()
+        },
+    )?;
+    let predicted = predict_all(trains, priors);
+    let mut out = Vec::with_capacity(trains.len());
+    for (i, (t, p)) in trains.iter().zip(predicted).enumerate() {
+        let outcome = match p {
+            Err(e) => Outcome {
+                id: t.id.clone(),
+                predicted: Predicted {
+                    prior: None,
+                    label: None,
+                    probabilities: Vec::new(),
+                },
+                result: Err(e),
+            },
+            Ok(predicted) => {
+                let result = match predicted.prior {
+                    Some(prior) => reconstruct(&generator, &t.times_ms, prior, settings, i, cancel),
+                    None => Ok(Reconstruction::unsearched(Features::of(
+                        &t.times_ms,
+                        &Classifier::Default,
+                    ))),
+                };
+                let result = match result {
+                    Err(SearchError::Interrupted) => return Err(PipelineError::Interrupted),
+                    Ok(r) if predicted.prior.is_none() && r.features.label != Label::Silent => {
+                        Err(format!(
+                            "the recording fires ({}) but its DIC distribution is empty",
+                            r.features.label.as_str()
+                        ))
+                    }
+                    r => r.map_err(|e| e.to_string()),
+                };
+                Outcome {
+                    id: t.id.clone(),
+                    predicted,
+                    result,
+                }
+            }
+        };
+        out.push(outcome);
+        progress(i + 1);
+    }
+    Ok(out)
+}
+
+fn fmt(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".to_string()
+    } else {
+        x.to_string()
+    }
+}
+
+/// Quotes a CSV field when needed.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn prior_cells(p: Option<Prior>) -> [f64; 4] {
+    p.map_or([f64::NAN; 4], |p| [p.g_s, p.sd_g_s, p.g_u, p.sd_g_u])
+}
+
+/// Writes `population.csv`: `ID,model,<conductances>,g_f,g_s,g_u,score,verified`, one row per returned
+/// model (`model` numbers them within a recording; `verified` is empty without verification).
+pub fn write_population(
+    w: impl Write,
+    model: &Model,
+    outcomes: &[Outcome],
+    verify: bool,
+) -> io::Result<()> {
+    let mut w = io::BufWriter::new(w);
+    let names: Vec<&str> = model.conductance_names().collect();
+    writeln!(w, "ID,model,{},g_f,g_s,g_u,score,verified", names.join(","))?;
+    for o in outcomes {
+        let Ok(r) = &o.result else { continue };
+        let id = csv_field(&o.id);
+        for (k, m) in r.members.iter().enumerate() {
+            let g: Vec<String> = m.g.iter().map(|x| x.to_string()).collect();
+            writeln!(
+                w,
+                "{id},{k},{},{},{},{},{},{}",
+                g.join(","),
+                m.dics.g_f,
+                m.dics.g_s,
+                m.dics.g_u,
+                fmt(m.distance),
+                if verify {
+                    m.verified.to_string()
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+    }
+    w.flush()
+}
+
+/// The header of `summary.csv`.
+pub fn summary_header() -> String {
+    format!(
+        "{},pred_g_s,pred_sd_g_s,pred_g_u,pred_sd_g_u,refined_g_s,refined_sd_g_s,refined_g_u,refined_sd_g_u,\
+         candidates,acceptance,verified,status",
+        COLUMNS.join(",")
+    )
+}
+
+/// Writes `summary.csv`: per recording its features (label first), the predicted and the refined DIC
+/// distributions, the candidates tried, the acceptance rate, the verified count and a status.
+pub fn write_summary(
+    w: impl Write,
+    outcomes: &[Outcome],
+    settings: &SearchSettings,
+) -> io::Result<()> {
+    let mut w = io::BufWriter::new(w);
+    writeln!(w, "{}", summary_header())?;
+    for o in outcomes {
+        let id = csv_field(&o.id);
+        let p = prior_cells(o.predicted.prior);
+        let status = csv_field(&o.status(settings));
+        match &o.result {
+            Ok(r) => {
+                let f = &r.features;
+                let cells: Vec<String> = f
+                    .values()
+                    .into_iter()
+                    .chain(p)
+                    .chain(prior_cells(r.refined))
+                    .map(fmt)
+                    .collect();
+                writeln!(
+                    w,
+                    "{id},{},{},{},{},{},{status}",
+                    f.label.as_str(),
+                    cells.join(","),
+                    r.candidates_tried,
+                    fmt(r.acceptance()),
+                    r.members.iter().filter(|m| m.verified).count(),
+                )?;
+            }
+            Err(_) => {
+                let cells: Vec<String> = [f64::NAN; COLUMNS.len() - 2]
+                    .into_iter()
+                    .chain(p)
+                    .chain([f64::NAN; 4])
+                    .map(fmt)
+                    .collect();
+                writeln!(w, "{id},,{},0,NaN,0,{status}", cells.join(","))?;
+            }
+        }
+    }
+    w.flush()
+}
