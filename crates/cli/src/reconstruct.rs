@@ -64,6 +64,10 @@ pub struct Args {
     /// Shortest window simulated after the transient (ms); a longer recording's own span is used.
     #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_MIN_WINDOW_MS)]
     min_window: f64,
+    /// Current noise injected into every candidate's simulation (sigma in uA/cm^2, white, 1 kHz low-pass),
+    /// for recordings made with noisy input; 0 simulates without noise.
+    #[arg(long, default_value_t = 0.0)]
+    noise: f64,
     /// Integration step of the verification simulations (ms).
     #[arg(long, default_value_t = DEFAULT_DT)]
     dt: f64,
@@ -172,6 +176,8 @@ pub fn run(args: Args) -> Result<()> {
         args.min_window
     );
     settings.min_window = args.min_window;
+    settings.sim.noise_sigma = args.noise;
+    settings.sim.seed = args.seed;
     settings.tolerances = Tolerances {
         rate: args.tol_rate,
         period: args.tol_period,
@@ -223,6 +229,7 @@ pub fn run(args: Args) -> Result<()> {
             },
             "simulation": {
                 "dt": settings.sim.dt,
+                "noise": settings.sim.noise_sigma,
                 "transient": settings.sim.transient,
                 "min_window": settings.min_window,
             },

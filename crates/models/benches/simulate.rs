@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use spikepop_models::sim::{Compiled, Settings, simulate_batch};
+use spikepop_models::sim::{Compiled, LANES, Settings, simulate_batch};
 use spikepop_models::{DA, Model, STG};
 
 /// The spiking seed cells of spec sections 6.2 and 6.3 (tonic firing).
@@ -52,17 +52,17 @@ fn one_second(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
     );
 }
 
-/// Four models in lock-step on one thread (how batches run): the per-core throughput.
-fn four_lanes(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
+/// `L` models in lock-step on one thread (batches run [`LANES`] at a time): the per-core throughput.
+fn lanes<const L: usize>(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
     let mut settings = Settings::for_model(model);
     settings.duration = 1000.0;
     settings.transient = 0.0;
     let compiled = Compiled::new(model, settings.dt);
     let cancel = AtomicBool::new(false);
-    let mut group = c.benchmark_group("4 models in lock-step x 1 s, one thread");
-    group.throughput(Throughput::Elements(4));
+    let mut group = c.benchmark_group(format!("{L} models in lock-step x 1 s, one thread"));
+    group.throughput(Throughput::Elements(L as u64));
     group.bench_function(name, |b| {
-        b.iter(|| black_box(compiled.run_lanes([black_box(g); 4], &settings, [None; 4], &cancel)))
+        b.iter(|| black_box(compiled.run_lanes([black_box(g); L], &settings, [None; L], &cancel)))
     });
     group.finish();
 }
@@ -71,8 +71,10 @@ fn single(c: &mut Criterion) {
     one_second(c, "stg seed (tonic)", &STG, &STG_SEED);
     one_second(c, "stg burster", &STG, &STG_BURSTER);
     one_second(c, "da seed", &DA, &DA_SEED);
-    four_lanes(c, "stg burster", &STG, &STG_BURSTER);
-    four_lanes(c, "da seed", &DA, &DA_SEED);
+    lanes::<4>(c, "stg burster", &STG, &STG_BURSTER);
+    lanes::<4>(c, "da seed", &DA, &DA_SEED);
+    lanes::<LANES>(c, "stg burster", &STG, &STG_BURSTER);
+    lanes::<LANES>(c, "da seed", &DA, &DA_SEED);
 }
 
 fn batch(c: &mut Criterion) {

@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use spikepop_models::sim::{Compiled, Settings};
+use spikepop_models::sim::{Compiled, Settings, simulate_one};
 use spikepop_models::{DA, Model, STG};
 use spikepop_predict::Predictor;
 use spikepop_predict::data::read_csv;
@@ -88,9 +88,12 @@ fn main() -> Result<()> {
     let predictor = Predictor::embedded(model.name)?;
     let mut settings = SearchSettings::for_model(model, a.n);
     settings.sim.noise_sigma = a.noise;
+    settings.sim.seed = a.seed;
     let cancel = AtomicBool::new(false);
+    // The check: half the step and, with noise, another noise realisation.
     let mut fine = settings.sim.clone();
     fine.dt /= 2.0;
+    fine.seed = a.seed ^ 0x5eed;
     let compiled = Compiled::new(model, fine.dt);
     println!(
         "| file | label | recordings | N verified | re-simulated at dt/2 pass | CV verified / CV candidates (median over channels) | pred MAE g_s / g_u | refined MAE g_s / g_u | s per recording |"
@@ -139,8 +142,8 @@ fn main() -> Result<()> {
                     duration: fine.transient + settings.min_window.max(span),
                     ..fine.clone()
                 };
-                for m in &r.members {
-                    let out = compiled.run(&m.g, &sim, None, &cancel);
+                for (k, m) in r.members.iter().enumerate() {
+                    let out = simulate_one(&compiled, &m.g, &sim, k as u64, &cancel);
                     resim += usize::from(
                         verify(&rec, &t.times_ms, &out.spikes, &settings.tolerances).verified,
                     );

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use spikepop_dics::{Dics, Generator, Infeasible, TargetSpec};
-use spikepop_models::sim::{Settings, SettingsError, simulate_batch};
+use spikepop_models::sim::{Settings, SettingsError, simulate_batch, stream_seed};
 use spikepop_spikes::features::{Classifier, Features, Label};
 
 use crate::verify::{Tolerances, verify};
@@ -228,6 +228,11 @@ pub fn reconstruct(
             .min(settings.max_candidates - out.candidates_tried);
         let pop = generator.generate_target(stream(round), &proposal.target(), batch)?;
         let g: Vec<Vec<f64>> = pop.iter().map(|(g, _)| g.to_vec()).collect();
+        // With current noise, each round of each recording draws fresh noise (seeded, so reproducible).
+        let sim = Settings {
+            seed: stream_seed(settings.sim.seed, stream(round) as u64),
+            ..sim.clone()
+        };
         let sims = simulate_batch(model, &g, &sim, cancel, || {})?;
         if cancel.load(Ordering::Relaxed) {
             return Err(SearchError::Interrupted);
