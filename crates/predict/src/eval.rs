@@ -6,7 +6,7 @@ use std::fmt;
 use spikepop_spikes::features::Label;
 
 use crate::data::Sample;
-use crate::{Prediction, Predictor};
+use crate::{Output, Prediction, Predictor};
 
 /// Error statistics of one group of trains.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -80,25 +80,33 @@ fn row(name: &str, items: &[&Item]) -> Row {
 pub fn evaluate(predictor: &Predictor, samples: &[Sample]) -> Report {
     let trains: Vec<&[f64]> = samples.iter().map(|s| s.times_ms.as_slice()).collect();
     let preds = predictor.predict_many(&trains);
+    report(samples.iter().zip(preds).map(|(s, p)| match p {
+        Prediction::Silent => None,
+        Prediction::Spiking {
+            true_label, output, ..
+        } => Some((true_label, [s.g_s, s.g_u], output)),
+    }))
+}
+
+/// The table of any predictor with this output: per train, `None` if it was silent (not predicted), else its
+/// true label, its true (g_s, g_u) and the prediction (the predicted label is the most probable one).
+pub fn report(scored: impl IntoIterator<Item = Option<(Label, [f64; 2], Output)>>) -> Report {
     let mut items = Vec::new();
     let mut silent = 0;
-    for (s, p) in samples.iter().zip(preds) {
-        match p {
-            Prediction::Silent => silent += 1,
-            Prediction::Spiking {
-                label,
-                true_label,
-                output: o,
-            } => items.push(Item {
-                label: true_label,
-                hit: label == true_label,
-                err: [(o.g_s - s.g_s).abs(), (o.g_u - s.g_u).abs()],
-                z: [
-                    (o.g_s - s.g_s).abs() / o.sd_g_s,
-                    (o.g_u - s.g_u).abs() / o.sd_g_u,
-                ],
-            }),
-        }
+    for s in scored {
+        let Some((true_label, y, o)) = s else {
+            silent += 1;
+            continue;
+        };
+        items.push(Item {
+            label: true_label,
+            hit: crate::features::LABELS[o.label_index()] == true_label,
+            err: [(o.g_s - y[0]).abs(), (o.g_u - y[1]).abs()],
+            z: [
+                (o.g_s - y[0]).abs() / o.sd_g_s,
+                (o.g_u - y[1]).abs() / o.sd_g_u,
+            ],
+        });
     }
     let mut rows = vec![row("all", &items.iter().collect::<Vec<_>>())];
     for l in crate::features::LABELS {

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use crate::augment::Augment;
 use crate::data::Sample;
 use crate::features::{LABELS, N_FEATURES, features, label_index};
-use crate::net::{Dense, N_GAUSS, Weights};
+use crate::net::{Dense, N_GAUSS, Output, Weights};
 
 /// Training settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -295,11 +295,18 @@ pub fn calibrate(w: &mut Weights, val: &[Encoded]) {
     w.temperature = vec![[1.0, 1.0]; LABELS.len()];
     let x: Vec<f32> = val.iter().flat_map(|e| e.x).collect();
     let out = w.forward(&x, val.len());
+    let y: Vec<[f32; 2]> = val.iter().map(|e| e.y).collect();
+    w.temperature = fit_temperatures(&out, &y);
+}
+
+/// The calibration temperatures `[C][2]` of [`calibrate`] for any network with this head: `out` are the
+/// uncalibrated outputs (temperature 1) of the validation trains, `y` their true (g_s, g_u).
+pub fn fit_temperatures(out: &[Output], y: &[[f32; 2]]) -> Vec<[f32; 2]> {
     // |z| per DIC, with the label of each train.
     let mut z: [Vec<(usize, f64)>; 2] = [Vec::new(), Vec::new()];
-    for (e, o) in val.iter().zip(&out) {
-        z[0].push((o.label_index(), ((e.y[0] as f64 - o.g_s) / o.sd_g_s).abs()));
-        z[1].push((o.label_index(), ((e.y[1] as f64 - o.g_u) / o.sd_g_u).abs()));
+    for (e, o) in y.iter().zip(out) {
+        z[0].push((o.label_index(), ((e[0] as f64 - o.g_s) / o.sd_g_s).abs()));
+        z[1].push((o.label_index(), ((e[1] as f64 - o.g_u) / o.sd_g_u).abs()));
     }
     let fit = |zs: &[f64]| -> f32 {
         if zs.is_empty() {
@@ -318,14 +325,16 @@ pub fn calibrate(w: &mut Weights, val: &[Encoded]) {
         }
         best.1 as f32
     };
+    let mut temperature = vec![[1.0, 1.0]; LABELS.len()];
     for d in 0..2 {
         let all: Vec<f64> = z[d].iter().map(|p| p.1).collect();
         let t_all = fit(&all);
-        for (k, temp) in w.temperature.iter_mut().enumerate() {
+        for (k, temp) in temperature.iter_mut().enumerate() {
             let zs: Vec<f64> = z[d].iter().filter(|p| p.0 == k).map(|p| p.1).collect();
             temp[d] = if zs.len() >= 50 { fit(&zs) } else { t_all };
         }
     }
+    temperature
 }
 
 /// Progress of a training run, reported after every batch and epoch.
