@@ -210,6 +210,9 @@ fn built_in_predictor_on_the_bundled_example() {
         example,
         "-n",
         "10",
+        // Recording 5's doublets are rare among candidates (about 4% pass): a larger budget than 20 N.
+        "--max-candidates",
+        "1000",
         "--seed",
         "1",
         "-o",
@@ -263,4 +266,63 @@ fn built_in_predictor_on_the_bundled_example() {
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["prior"]["weights"], "built-in stg");
     assert_eq!(run["prior"]["weights_sha256"].as_str().unwrap().len(), 64);
+}
+
+/// The DA example (simulated from `examples/da_set_models.csv`): the built-in DA predictor and the
+/// verification find every spiking recording's population, the silent one is reported, and the refined DICs
+/// of the bursting recordings lie close to those of the models that fired them.
+#[test]
+fn da_example_recovers_the_true_dics_of_bursters() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let truth = dir.path().join("truth.csv");
+    let o = spikepop(&[
+        "dics",
+        "--model",
+        "da",
+        "--input",
+        &format!("{examples}/da_set_models.csv"),
+        "-o",
+        truth.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("out");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "da",
+        "--input",
+        &format!("{examples}/da_set.csv"),
+        "-n",
+        "8",
+        "--seed",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let header = csv::Reader::from_path(out.join("summary.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let summary = read(&out.join("summary.csv"));
+    let labels: Vec<&str> = summary.iter().map(|r| &r[1]).collect();
+    assert_eq!(labels, ["tonic", "tonic", "bursting", "bursting", "silent"]);
+    let truth = read(&truth);
+    for (s, t) in summary.iter().zip(&truth) {
+        if &s[1] == "silent" {
+            assert_eq!(&s[col("status")], "silent: no population");
+            continue;
+        }
+        assert_eq!(&s[col("status")], "ok", "{s:?}");
+        if &s[1] == "bursting" {
+            for (est, true_col) in [("refined_g_s", 3), ("refined_g_u", 4)] {
+                let x: f64 = s[col(est)].parse().unwrap();
+                let y: f64 = t[true_col].parse().unwrap();
+                assert!((x - y).abs() < 1.0, "ID {}: {est} {x} vs true {y}", &s[0]);
+            }
+        }
+    }
 }

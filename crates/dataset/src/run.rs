@@ -428,26 +428,12 @@ impl Plan {
                     .iter()
                     .map(|&(t, k, _)| noise_for(compiled, &settings, t * m as u64 + k as u64))
                     .collect();
-                let outs: Vec<SimOutcome> = if chunk.len() == LANES {
-                    let g: [&[f64]; LANES] =
-                        std::array::from_fn(|l| chunk[l].2.conductances(chunk[l].1 as usize));
-                    let nz: [Option<&NoiseTrace>; LANES] =
-                        std::array::from_fn(|l| noise[l].as_ref());
-                    compiled.run_lanes(g, &settings, nz, &never).into()
-                } else {
-                    chunk
-                        .iter()
-                        .zip(&noise)
-                        .map(|(&(_, k, pop), nz)| {
-                            compiled.run(
-                                pop.conductances(k as usize),
-                                &settings,
-                                nz.as_ref(),
-                                &never,
-                            )
-                        })
-                        .collect()
-                };
+                let g: Vec<&[f64]> = chunk
+                    .iter()
+                    .map(|&(_, k, pop)| pop.conductances(k as usize))
+                    .collect();
+                let nz: Vec<Option<&NoiseTrace>> = noise.iter().map(Option::as_ref).collect();
+                let outs: Vec<SimOutcome> = compiled.run_group(&g, &settings, &nz, &never);
                 (hooks.on_models)(chunk.len() as u64);
                 chunk
                     .iter()

@@ -247,7 +247,7 @@ pub fn write_population(
 pub fn summary_header() -> String {
     format!(
         "{},pred_g_s,pred_sd_g_s,pred_g_u,pred_sd_g_u,refined_g_s,refined_sd_g_s,refined_g_u,refined_sd_g_u,\
-         candidates,acceptance,verified,status",
+         candidates,acceptance,verified,rejected,status",
         COLUMNS.join(",")
     )
 }
@@ -275,14 +275,17 @@ pub fn write_summary(
                     .chain(prior_cells(r.refined))
                     .map(fmt)
                     .collect();
+                let rejected: Vec<String> =
+                    r.rejected.iter().map(|(k, n)| format!("{k}: {n}")).collect();
                 writeln!(
                     w,
-                    "{id},{},{},{},{},{},{status}",
+                    "{id},{},{},{},{},{},{},{status}",
                     f.label.as_str(),
                     cells.join(","),
                     r.candidates_tried,
                     fmt(r.acceptance()),
                     r.members.iter().filter(|m| m.verified).count(),
+                    csv_field(&rejected.join("; ")),
                 )?;
             }
             Err(_) => {
@@ -292,7 +295,7 @@ pub fn write_summary(
                     .chain([f64::NAN; 4])
                     .map(fmt)
                     .collect();
-                writeln!(w, "{id},,{},0,NaN,0,{status}", cells.join(","))?;
+                writeln!(w, "{id},,{},0,NaN,0,,{status}", cells.join(","))?;
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The reconstruction loop: propose over the DIC distribution, simulate, verify, refine.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use spikepop_dics::{Dics, Generator, Infeasible, TargetSpec};
@@ -108,6 +109,9 @@ pub struct Reconstruction {
     pub refined: Option<Prior>,
     /// Coefficient of variation of each conductance over every candidate tried.
     pub candidates_cv: Vec<f64>,
+    /// Candidates rejected, by the first criterion they failed (`label`, `rate`, `period`, `spikes per
+    /// burst`, `burst duration`, `not finite`).
+    pub rejected: BTreeMap<&'static str, usize>,
 }
 
 impl Reconstruction {
@@ -120,6 +124,7 @@ impl Reconstruction {
             verified_found: 0,
             refined: None,
             candidates_cv: Vec::new(),
+            rejected: BTreeMap::new(),
         }
     }
 
@@ -243,6 +248,9 @@ pub fn reconstruct(
             let ok = v.verified && o.finite;
             if ok {
                 verified.push(all.len());
+            } else {
+                let why = if o.finite { v.failed } else { Some("not finite") };
+                *out.rejected.entry(why.unwrap_or("label")).or_default() += 1;
             }
             all.push(Member {
                 g,
