@@ -5,6 +5,7 @@ mod dics_cmd;
 mod evaluate;
 mod features;
 mod generate;
+mod gui;
 mod input;
 mod output;
 mod population;
@@ -46,6 +47,8 @@ enum Command {
     Predict(predict::Args),
     /// From spike times to a verified degenerate population per recording: predict, generate, simulate, verify.
     Reconstruct(reconstruct::Args),
+    /// The graphical interface: a local web page from spike file to exported, verified population.
+    Gui(gui::Args),
 }
 
 fn main() {
@@ -61,6 +64,7 @@ fn main() {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
+        Command::Gui(args) => gui::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

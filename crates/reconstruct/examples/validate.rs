@@ -72,14 +72,20 @@ fn args() -> Result<Args> {
 }
 
 fn mean(x: impl IntoIterator<Item = f64>) -> f64 {
-    let (s, n) = x.into_iter().fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    let (s, n) = x
+        .into_iter()
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
     s / n as f64
 }
 
 fn median(mut x: Vec<f64>) -> f64 {
     x.retain(|v| v.is_finite());
     x.sort_by(f64::total_cmp);
-    if x.is_empty() { f64::NAN } else { x[x.len() / 2] }
+    if x.is_empty() {
+        f64::NAN
+    } else {
+        x[x.len() / 2]
+    }
 }
 
 fn main() -> Result<()> {

@@ -275,8 +275,11 @@ pub fn write_summary(
                     .chain(prior_cells(r.refined))
                     .map(fmt)
                     .collect();
-                let rejected: Vec<String> =
-                    r.rejected.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+                let rejected: Vec<String> = r
+                    .rejected
+                    .iter()
+                    .map(|(k, n)| format!("{k}: {n}"))
+                    .collect();
                 writeln!(
                     w,
                     "{id},{},{},{},{},{},{},{status}",

@@ -249,7 +249,11 @@ pub fn reconstruct(
             if ok {
                 verified.push(all.len());
             } else {
-                let why = if o.finite { v.failed } else { Some("not finite") };
+                let why = if o.finite {
+                    v.failed
+                } else {
+                    Some("not finite")
+                };
                 *out.rejected.entry(why.unwrap_or("label")).or_default() += 1;
             }
             all.push(Member {

@@ -1,0 +1,266 @@
+//! Loading a spike file: the upload (one file, or the files of a Kilosort/phy folder) is written to a
+//! temporary folder under its own name, read with [`spikepop_spikes::read_trains`] exactly as the command
+//! line reads a path, measured, and summarised for the page's preview.
+
+use std::collections::BTreeMap;
+use std::error::Error as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use axum::extract::Multipart;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use spikepop_spikes::features::{Classifier, Features};
+use spikepop_spikes::{Format, ReadOptions, TimeUnit, read_trains};
+
+use crate::error::ApiError;
+use crate::state::Loaded;
+
+/// Trains listed in the preview table.
+const PREVIEW_ROWS: usize = 100;
+
+/// The command line's names of the reading options in the readers' messages, and the page's names.
+const OPTION_NAMES: [(&str, &str); 5] = [
+    (
+        "pass --format reference|long|text|phy|nwb",
+        "choose the format under Reading options",
+    ),
+    ("--rate HZ", "the sampling rate under Reading options"),
+    ("--rate", "the sampling rate option"),
+    ("--only good", "the option \"only units curated as good\""),
+    ("--unit", "the time unit"),
+];
+
+/// Reads an upload: the `file` fields (one file, or several files of one phy folder) and the reading
+/// options `format` (`auto` or a format name), `unit` (`auto`, `ms` or `s`), `rate` (Hz, phy) and
+/// `only_good` (phy).
+pub async fn read_upload(mut form: Multipart, max_bytes: usize) -> Result<Loaded, ApiError> {
+    let dir = tempfile::Builder::new()
+        .prefix("spikepop-gui-")
+        .tempdir()
+        .map_err(|e| ApiError::internal(format!("cannot create a temporary folder: {e}")))?;
+    let mut files: Vec<String> = Vec::new();
+    let mut opts = ReadOptions::default();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| upload_error(e, max_bytes))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                let file_name = safe_file_name(field.file_name().unwrap_or_default());
+                if files.contains(&file_name) {
+                    return Err(ApiError::bad(format!(
+                        "Two of the uploaded files are named {file_name}; upload one file, or the files of one phy folder."
+                    )));
+                }
+                save(field, &dir.path().join(&file_name), max_bytes).await?;
+                files.push(file_name);
+            }
+            "format" => {
+                opts.format = match text(field, max_bytes).await?.as_str() {
+                    "" | "auto" => None,
+                    f => Some(Format::from_str(f).map_err(ApiError::bad)?),
+                }
+            }
+            "unit" => {
+                opts.unit = match text(field, max_bytes).await?.as_str() {
+                    "" | "auto" => None,
+                    u => Some(TimeUnit::from_str(u).map_err(ApiError::bad)?),
+                }
+            }
+            "rate" => {
+                let t = text(field, max_bytes).await?;
+                if !t.is_empty() {
+                    opts.rate = Some(t.parse().map_err(|_| {
+                        ApiError::bad(format!(
+                            "The sampling rate `{t}` is not a number of Hz (for example 30000)."
+                        ))
+                    })?);
+                }
+            }
+            "only_good" => {
+                opts.only_good = matches!(text(field, max_bytes).await?.as_str(), "on" | "true")
+            }
+            _ => {}
+        }
+    }
+    let (path, name) = match files.as_slice() {
+        [] => {
+            return Err(ApiError::bad(
+                "No file was received: choose a spike file to load.",
+            ));
+        }
+        [one] => (dir.path().join(one), one.clone()),
+        many => (
+            dir.path().to_path_buf(),
+            format!("phy folder ({})", many.join(", ")),
+        ),
+    };
+    let label = name.clone();
+    let dir_path = dir.path().to_path_buf();
+    let loaded = tokio::task::spawn_blocking(move || read(&path, &opts, &dir_path, name))
+        .await
+        .map_err(|_| ApiError::internal(format!("{label}: the reader failed unexpectedly")))?;
+    drop(dir);
+    loaded
+}
+
+/// Reads and measures the saved upload; messages name the user's file, not the temporary folder.
+fn read(path: &Path, opts: &ReadOptions, dir: &Path, name: String) -> Result<Loaded, ApiError> {
+    let tidy = |msg: String| {
+        let mut msg = msg
+            .replace(&format!("{}/", dir.display()), "")
+            .replace(&dir.display().to_string(), "the uploaded folder");
+        for (flag, field) in OPTION_NAMES {
+            msg = msg.replace(flag, field);
+        }
+        msg
+    };
+    let recordings = read_trains(path, opts).map_err(|e| {
+        let mut msg = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            msg = format!("{msg}: {s}");
+            source = s.source();
+        }
+        ApiError::bad(tidy(msg))
+    })?;
+    if recordings.trains.is_empty() {
+        return Err(ApiError::bad(format!(
+            "{name}: the file holds no spike trains."
+        )));
+    }
+    let features = recordings
+        .trains
+        .iter()
+        .map(|t| Features::of(&t.times_ms, &Classifier::Default))
+        .collect();
+    Ok(Loaded {
+        name,
+        format: recordings.format,
+        trains: recordings.trains,
+        features,
+        warnings: recordings.warnings.into_iter().map(tidy).collect(),
+    })
+}
+
+/// Writes one uploaded file, chunk by chunk.
+async fn save(mut field: Field<'_>, path: &PathBuf, max_bytes: usize) -> Result<(), ApiError> {
+    let write_error = |e: std::io::Error| {
+        ApiError::internal(format!("cannot store the upload in a temporary file: {e}"))
+    };
+    let mut file = std::fs::File::create(path).map_err(write_error)?;
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| upload_error(e, max_bytes))?
+    {
+        file.write_all(&chunk).map_err(write_error)?;
+    }
+    file.flush().map_err(write_error)
+}
+
+/// A text field of the form, trimmed.
+async fn text(field: Field<'_>, max_bytes: usize) -> Result<String, ApiError> {
+    Ok(field
+        .text()
+        .await
+        .map_err(|e| upload_error(e, max_bytes))?
+        .trim()
+        .to_string())
+}
+
+/// The message for an upload that could not be received: too large, or cut off.
+fn upload_error(e: MultipartError, max_bytes: usize) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::with_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The upload is larger than the limit of {} MB. Start spikepop gui with a larger --max-upload-mb to load it.",
+                max_bytes.div_ceil(1024 * 1024)
+            ),
+        )
+    } else {
+        ApiError::bad(format!(
+            "The upload could not be received: {}",
+            e.body_text()
+        ))
+    }
+}
+
+/// The last component of an uploaded file's name, with anything but letters, digits, `.`, `-`, `_` and
+/// spaces replaced, so that it can never leave the temporary folder.
+fn safe_file_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = last
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean = clean.trim().trim_start_matches('.').to_string();
+    if clean.is_empty() {
+        "upload".to_string()
+    } else {
+        clean
+    }
+}
+
+/// What the page's preview shows: the file, the format, counts per label, the first trains, the warnings.
+pub fn preview(data: &Loaded) -> Value {
+    let mut labels: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &data.features {
+        *labels.entry(f.label.as_str()).or_default() += 1;
+    }
+    let rows: Vec<Value> = data
+        .trains
+        .iter()
+        .zip(&data.features)
+        .take(PREVIEW_ROWS)
+        .map(|(t, f)| {
+            json!({
+                "id": t.id,
+                "spikes": t.times_ms.len(),
+                "label": f.label.as_str(),
+                "rate_hz": finite(f.mean_rate_hz),
+            })
+        })
+        .collect();
+    json!({
+        "name": data.name,
+        "format": data.format.as_str(),
+        "recordings": data.trains.len(),
+        "spikes": data.trains.iter().map(|t| t.times_ms.len()).sum::<usize>(),
+        "labels": labels,
+        "rows": rows,
+        "warnings": data.warnings,
+    })
+}
+
+/// `None` (JSON null) for NaN and infinities, which JSON cannot hold.
+pub fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_cannot_leave_the_folder() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\data\\set 1.csv"), "set 1.csv");
+        assert_eq!(safe_file_name(".."), "upload");
+        assert_eq!(safe_file_name(""), "upload");
+        assert_eq!(safe_file_name("a;b$.csv"), "a_b_.csv");
+        assert_eq!(safe_file_name(".hidden.csv"), "hidden.csv");
+    }
+}

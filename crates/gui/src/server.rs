@@ -1,0 +1,825 @@
+//! The routes: the page, loading, the run and its progress, the results, the figures and the exports.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /`, `GET /assets/{file}` | the page |
+//! | `POST /api/load` | a spike file (multipart: `file`, `format`, `unit`, `rate`, `only_good`) -> its preview |
+//! | `GET /api/state` | the loaded file's preview and the run's status (a reloaded page restores itself) |
+//! | `POST /api/run`, `POST /api/cancel` | start (JSON settings) or cancel the reconstruction |
+//! | `GET /api/events` | the run's status as server-sent events |
+//! | `GET /api/results?page=P&per_page=K` | one page of the results table |
+//! | `GET /api/recording/{index}` | one recording: predictions, its population, trace defaults |
+//! | `GET /api/plot/{preview,raster,dic,conductances,traces}.svg` | figures (`?recording=I&models=0,1&...`) |
+//! | `GET /api/export/{population,summary,traces}.csv` | downloads |
+//!
+//! Errors are JSON `{"error": "..."}` with a sentence the page shows as it is.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spikepop_reconstruct::{Outcome, Prior};
+
+use crate::assets;
+use crate::error::ApiError;
+use crate::job::{self, RunRequest};
+use crate::load::{self, finite};
+use crate::plots::{self, Gaussian, RasterRow, TracePanel};
+use crate::state::{AppState, Results, RunStatus};
+use crate::traces::{self, RASTER_WINDOW_MS, Selection};
+
+type Shared = State<Arc<AppState>>;
+
+/// Trains drawn in the preview raster.
+const PREVIEW_TRAINS: usize = 20;
+/// Rows of a results page unless asked otherwise, and at most.
+const PER_PAGE: usize = 50;
+const MAX_PER_PAGE: usize = 500;
+/// Models suggested for the rasters and traces of a recording.
+const SUGGESTED_MODELS: usize = 3;
+
+/// The server's routes over `app`.
+pub fn router(app: Arc<AppState>) -> Router {
+    // The limit covers the whole multipart body; the form's other fields need a little room.
+    let body_limit = app.max_upload_bytes.saturating_add(64 * 1024);
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/assets/{file}", get(assets::file))
+        .route("/api/load", post(load_file))
+        .route("/api/state", get(state))
+        .route("/api/run", post(run))
+        .route("/api/cancel", post(cancel))
+        .route("/api/events", get(events))
+        .route("/api/results", get(results_page))
+        .route("/api/recording/{index}", get(recording))
+        .route("/api/plot/preview.svg", get(preview_plot))
+        .route("/api/plot/{name}", get(plot))
+        .route("/api/export/traces.csv", get(export_traces))
+        .route("/api/export/{name}", get(export_table))
+        .fallback(|| async { ApiError::missing("No such page.") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(local_only))
+        .with_state(app)
+}
+
+/// Refuses requests addressed to any other host name than this machine's loopback, so that a web page
+/// elsewhere cannot reach the server through a DNS name that points at 127.0.0.1.
+async fn local_only(req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    if matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
+        next.run(req).await
+    } else {
+        ApiError::with_status(
+            StatusCode::FORBIDDEN,
+            "spikepop gui answers only to http://127.0.0.1 and http://localhost.",
+        )
+        .into_response()
+    }
+}
+
+async fn load_file(
+    State(app): Shared,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, ApiError> {
+    if app.session().running {
+        return Err(ApiError::busy(
+            "A reconstruction is running: cancel it or wait for it before loading another file.",
+        ));
+    }
+    let loaded = Arc::new(load::read_upload(form?, app.max_upload_bytes).await?);
+    let preview = load::preview(&loaded);
+    {
+        let mut session = app.session();
+        if session.running {
+            return Err(ApiError::busy(
+                "A reconstruction started while the file was loading; load it again when it ends.",
+            ));
+        }
+        session.data = Some(loaded);
+        session.results = None;
+    }
+    app.status.send_replace(RunStatus::Idle);
+    Ok(Json(preview))
+}
+
+async fn state(State(app): Shared) -> Json<Value> {
+    let data = app.session().data.clone();
+    Json(json!({
+        "data": data.as_deref().map(load::preview),
+        "status": *app.status.borrow(),
+    }))
+}
+
+async fn run(
+    State(app): Shared,
+    body: Result<Json<RunRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(req) = body?;
+    let recordings = job::start(&app, &req)?;
+    Ok(Json(json!({ "recordings": recordings })))
+}
+
+async fn cancel(State(app): Shared) -> Json<Value> {
+    let running = app.session().running;
+    if running {
+        app.cancel.store(true, Ordering::SeqCst);
+    }
+    Json(json!({ "cancelling": running }))
+}
+
+/// The run's status now and at every change, as `data: {"state": ...}` events.
+async fn events(State(app): Shared) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = app.status.subscribe();
+    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let status = rx.borrow_and_update().clone();
+        let data = serde_json::to_string(&status).unwrap_or_else(|_| "{}".into());
+        Some((Ok(Event::default().data(data)), (rx, false)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+    per_page: Option<usize>,
+}
+
+fn gaussian(p: Option<Prior>) -> Option<Gaussian> {
+    p.map(|p| Gaussian {
+        g_s: p.g_s,
+        sd_g_s: p.sd_g_s,
+        g_u: p.g_u,
+        sd_g_u: p.sd_g_u,
+    })
+}
+
+fn prior_json(p: Option<Prior>) -> Value {
+    match p {
+        Some(p) => json!({
+            "g_s": finite(p.g_s), "sd_g_s": finite(p.sd_g_s),
+            "g_u": finite(p.g_u), "sd_g_u": finite(p.sd_g_u),
+        }),
+        None => Value::Null,
+    }
+}
+
+/// The table row of one recording.
+fn summary_row(results: &Results, index: usize, o: &Outcome) -> Value {
+    let train = &results.data.trains[index];
+    let label = results.data.features[index].label.as_str();
+    let (refined, acceptance, verified, population) = match &o.result {
+        Ok(r) => (
+            r.refined,
+            finite(r.acceptance()).filter(|_| results.settings.verify),
+            r.members.iter().filter(|m| m.verified).count(),
+            r.members.len(),
+        ),
+        Err(_) => (None, None, 0, 0),
+    };
+    json!({
+        "index": index,
+        "id": o.id,
+        "label": label,
+        "spikes": train.times_ms.len(),
+        "predicted": prior_json(o.predicted.prior),
+        "refined": prior_json(refined),
+        "acceptance": acceptance,
+        "verified": verified,
+        "population": population,
+        "status": o.status(&results.settings),
+    })
+}
+
+async fn results_page(
+    State(app): Shared,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query?;
+    let results = app.results()?;
+    let per_page = q.per_page.unwrap_or(PER_PAGE).clamp(1, MAX_PER_PAGE);
+    let total = results.outcomes.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let page = q.page.unwrap_or(0).min(pages - 1);
+    let rows: Vec<Value> = results
+        .outcomes
+        .iter()
+        .enumerate()
+        .skip(page * per_page)
+        .take(per_page)
+        .map(|(i, o)| summary_row(&results, i, o))
+        .collect();
+    Ok(Json(json!({
+        "model": results.model.name,
+        "seed": results.seed.to_string(),
+        "n": results.settings.n,
+        "verify": results.settings.verify,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "per_page": per_page,
+        "rows": rows,
+    })))
+}
+
+async fn recording(
+    State(app): Shared,
+    index: Result<Path<usize>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(index) = index?;
+    let results = app.results()?;
+    let outcome = results
+        .outcomes
+        .get(index)
+        .ok_or_else(|| ApiError::missing(format!("There is no recording number {}.", index + 1)))?;
+    let members = outcome
+        .result
+        .as_ref()
+        .map(|r| r.members.as_slice())
+        .unwrap_or_default();
+    let mut by_score: Vec<usize> = (0..members.len()).collect();
+    by_score.sort_by(|&a, &b| members[a].distance.total_cmp(&members[b].distance));
+    let suggested: Vec<usize> = by_score.into_iter().take(SUGGESTED_MODELS).collect();
+    let sim = &results.settings.sim;
+    Ok(Json(json!({
+        "row": summary_row(&results, index, outcome),
+        "error": outcome.result.as_ref().err(),
+        "channels": results.model.conductance_names().collect::<Vec<_>>(),
+        "members": members.iter().enumerate().map(|(k, m)| json!({
+            "model": k,
+            "g_s": finite(m.dics.g_s),
+            "g_u": finite(m.dics.g_u),
+            "score": finite(m.distance),
+            "verified": m.verified,
+        })).collect::<Vec<_>>(),
+        "suggested": suggested,
+        "trace_defaults": {
+            "duration": sim.transient + 2000.0,
+            "transient": sim.transient,
+            "dt": sim.dt,
+        },
+        "max_models": traces::MAX_MODELS,
+    })))
+}
+
+/// Runs CPU work (simulations, drawing) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| {
+        ApiError::internal("Drawing the figure failed unexpectedly; please report it.")
+    })?
+}
+
+fn drawn(svg: anyhow::Result<String>) -> Result<String, ApiError> {
+    svg.map_err(|e| ApiError::internal(format!("Cannot draw the figure: {e}")))
+}
+
+/// An SVG response; with a file name, as a download.
+fn svg_response(svg: String, download: Option<String>) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response();
+    if let Some(name) = download {
+        attach(&mut response, &name);
+    }
+    response
+}
+
+fn csv_response(body: Vec<u8>, name: &str) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response();
+    attach(&mut response, name);
+    response
+}
+
+fn attach(response: &mut Response, name: &str) {
+    let value = format!("attachment; filename=\"{name}\"");
+    if let Ok(v) = header::HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+}
+
+/// A file name made of the recording's ID (letters, digits, `-` and `_` only).
+fn file_stem(kind: &str, id: &str) -> String {
+    let id: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect();
+    format!("{kind}-{id}")
+}
+
+async fn preview_plot(State(app): Shared) -> Result<Response, ApiError> {
+    let data = app.data()?;
+    let svg = blocking(move || {
+        let shown = &data.trains[..data.trains.len().min(PREVIEW_TRAINS)];
+        let (first, last) = shown
+            .iter()
+            .filter_map(|t| Some((*t.times_ms.first()?, *t.times_ms.last()?)))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (f, l)| {
+                (a.min(f), b.max(l))
+            });
+        let pad = 0.02 * (last - first).max(1.0);
+        let rows: Vec<RasterRow> = shown
+            .iter()
+            .map(|t| RasterRow {
+                name: t.id.clone(),
+                times: t.times_ms.clone(),
+                color: plotters::style::BLACK,
+            })
+            .collect();
+        let title = if data.trains.len() > shown.len() {
+            format!(
+                "{}: the first {} of {} trains",
+                data.name,
+                shown.len(),
+                data.trains.len()
+            )
+        } else {
+            data.name.clone()
+        };
+        drawn(plots::raster(
+            &title,
+            &rows,
+            "time (ms)",
+            (first - pad).max(0.0)..last + pad,
+        ))
+    })
+    .await?;
+    Ok(svg_response(svg, None))
+}
+
+async fn plot(
+    State(app): Shared,
+    name: Result<Path<String>, PathRejection>,
+    query: Result<Query<Selection>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (Path(name), Query(sel)) = (name?, query?);
+    let results = app.results()?;
+    let kind = name.strip_suffix(".svg").unwrap_or(&name).to_string();
+    let index = sel.recording;
+    let id = results
+        .outcomes
+        .get(index)
+        .map(|o| o.id.clone())
+        .unwrap_or_default();
+    let download = sel
+        .download
+        .is_some()
+        .then(|| format!("{}.svg", file_stem(&kind, &id)));
+    let svg = blocking(move || match kind.as_str() {
+        "raster" => raster_figure(&results, &sel),
+        "dic" => dic_figure(&results, &sel),
+        "conductances" => conductance_figure(&results, &sel),
+        "traces" => trace_figure(&results, &sel),
+        _ => Err(ApiError::missing(format!(
+            "No figure named {name}: raster, dic, conductances or traces."
+        ))),
+    })
+    .await?;
+    Ok(svg_response(svg, download))
+}
+
+/// The recording above a few of its models, simulated as the verification simulated them.
+fn raster_figure(results: &Results, sel: &Selection) -> Result<String, ApiError> {
+    let train = results.data.trains.get(sel.recording).ok_or_else(|| {
+        ApiError::missing(format!(
+            "There is no recording number {}.",
+            sel.recording + 1
+        ))
+    })?;
+    let members = sel.members(results).unwrap_or_default();
+    let chosen = sel.model_indices(members.len())?;
+    let settings = traces::raster_settings(results, &train.times_ms);
+    let sims = traces::simulate(results.model, members, &chosen, &settings)?;
+    let window = settings.duration - settings.transient;
+    let t0 = train.times_ms.first().copied().unwrap_or(0.0);
+    let mut rows = vec![RasterRow {
+        name: "recording".into(),
+        times: train.times_ms.iter().map(|t| t - t0).collect(),
+        color: plotters::style::BLACK,
+    }];
+    for (i, (k, o)) in chosen.iter().zip(&sims).enumerate() {
+        rows.push(RasterRow {
+            name: format!("model {k}"),
+            times: o.spikes.iter().map(|t| t - settings.transient).collect(),
+            color: plots::model_color(i),
+        });
+    }
+    let span = train.times_ms.last().copied().unwrap_or(t0) - t0;
+    let title = if span > RASTER_WINDOW_MS {
+        format!(
+            "Recording {}: the first {} s and its models",
+            train.id,
+            RASTER_WINDOW_MS / 1000.0
+        )
+    } else {
+        format!("Recording {} and its models", train.id)
+    };
+    drawn(plots::raster(
+        &title,
+        &rows,
+        "time (ms): recording from its first spike, models after the transient",
+        0.0..window,
+    ))
+}
+
+fn dic_figure(results: &Results, sel: &Selection) -> Result<String, ApiError> {
+    let members = sel.members(results)?;
+    let outcome = &results.outcomes[sel.recording];
+    let refined = outcome.result.as_ref().ok().and_then(|r| r.refined);
+    let points: Vec<(f64, f64)> = members.iter().map(|m| (m.dics.g_s, m.dics.g_u)).collect();
+    drawn(plots::dic_plane(
+        &format!("Recording {}: DIC plane", outcome.id),
+        &points,
+        gaussian(outcome.predicted.prior),
+        gaussian(refined),
+    ))
+}
+
+fn conductance_figure(results: &Results, sel: &Selection) -> Result<String, ApiError> {
+    let members = sel.members(results)?;
+    let id = &results.outcomes[sel.recording].id;
+    let names: Vec<&str> = results.model.conductance_names().collect();
+    let values: Vec<Vec<f64>> = (0..names.len())
+        .map(|c| members.iter().map(|m| m.g[c]).collect())
+        .collect();
+    drawn(plots::conductance_spread(
+        &format!("Recording {id}: conductances of {} models", members.len()),
+        &names,
+        &values,
+    ))
+}
+
+fn trace_figure(results: &Results, sel: &Selection) -> Result<String, ApiError> {
+    let (chosen, outcomes, settings) = simulate_traces(results, sel)?;
+    let id = &results.outcomes[sel.recording].id;
+    let panels: Vec<TracePanel> = chosen
+        .iter()
+        .zip(outcomes)
+        .map(|(k, o)| {
+            let trace = o.trace.unwrap_or_default();
+            TracePanel {
+                name: if o.finite {
+                    format!("model {k}")
+                } else {
+                    format!("model {k} (the simulation diverged and stopped)")
+                },
+                t: trace.t,
+                v: trace.v,
+            }
+        })
+        .collect();
+    drawn(plots::traces(
+        &format!(
+            "Recording {id}: voltage traces ({} to {} ms, dt {} ms)",
+            settings.transient, settings.duration, settings.dt
+        ),
+        &panels,
+    ))
+}
+
+/// The selected models' traces with the user's settings.
+fn simulate_traces(
+    results: &Results,
+    sel: &Selection,
+) -> Result<
+    (
+        Vec<usize>,
+        Vec<spikepop_models::sim::Outcome>,
+        spikepop_models::sim::Settings,
+    ),
+    ApiError,
+> {
+    let members = sel.members(results)?;
+    let chosen = sel.model_indices(members.len())?;
+    if chosen.is_empty() {
+        return Err(ApiError::bad(
+            "Select at least one model to simulate its voltage trace.",
+        ));
+    }
+    let settings = sel.trace_settings(&results.settings.sim)?;
+    let outcomes = traces::simulate(results.model, members, &chosen, &settings)?;
+    Ok((chosen, outcomes, settings))
+}
+
+async fn export_traces(
+    State(app): Shared,
+    query: Result<Query<Selection>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(sel) = query?;
+    let results = app.results()?;
+    let (csv, name) = blocking(move || {
+        let (chosen, outcomes, _) = simulate_traces(&results, &sel)?;
+        let name = format!(
+            "{}.csv",
+            file_stem("traces", &results.outcomes[sel.recording].id)
+        );
+        Ok((traces::traces_csv(&chosen, &outcomes), name))
+    })
+    .await?;
+    Ok(csv_response(csv.into_bytes(), &name))
+}
+
+/// `population.csv` and `summary.csv`, written by the command line's own writers.
+async fn export_table(
+    State(app): Shared,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = name?;
+    let results = app.results()?;
+    let mut body = Vec::new();
+    let written = match name.as_str() {
+        "population.csv" => spikepop_reconstruct::pipeline::write_population(
+            &mut body,
+            results.model,
+            &results.outcomes,
+            results.settings.verify,
+        ),
+        "summary.csv" => spikepop_reconstruct::pipeline::write_summary(
+            &mut body,
+            &results.outcomes,
+            &results.settings,
+        ),
+        _ => {
+            return Err(ApiError::missing(format!(
+                "No export named {name}: population.csv, summary.csv or traces.csv."
+            )));
+        }
+    };
+    written.map_err(|e| ApiError::internal(format!("Cannot write {name}: {e}")))?;
+    Ok(csv_response(body, &name))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const STG_SET: &str = include_str!("../../../examples/stg_set.csv");
+
+    /// Sends a request to a router over `app`; returns the status and the body as text.
+    async fn send(app: &Arc<AppState>, request: Request<Body>) -> (StatusCode, String) {
+        let response = router(Arc::clone(app)).oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn get(uri: &str) -> Request<Body> {
+        Request::get(uri)
+            .header(header::HOST, "127.0.0.1:8600")
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    fn upload(name: &str, content: &str) -> Request<Body> {
+        let body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: text/csv\r\n\r\n{content}\r\n--XyZ--\r\n"
+        );
+        Request::post("/api/load")
+            .header(header::HOST, "localhost:8600")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    fn run_request(json: &str) -> Request<Body> {
+        Request::post("/api/run")
+            .header(header::HOST, "127.0.0.1")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap()
+    }
+
+    fn error_of(body: &str) -> String {
+        let v: Value = serde_json::from_str(body).expect("a JSON error");
+        v["error"].as_str().expect("an error message").to_string()
+    }
+
+    #[tokio::test]
+    async fn the_page_and_its_assets_are_embedded() {
+        let app = AppState::new(1 << 20);
+        let (status, body) = send(&app, get("/")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("/assets/app.js"));
+        for asset in ["app.js", "style.css"] {
+            assert_eq!(
+                send(&app, get(&format!("/assets/{asset}"))).await.0,
+                StatusCode::OK
+            );
+        }
+        let (status, body) = send(&app, get("/assets/nothing.js")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(error_of(&body).contains("nothing.js"));
+    }
+
+    #[tokio::test]
+    async fn other_host_names_are_refused() {
+        let app = AppState::new(1 << 20);
+        let request = Request::get("/api/state")
+            .header(header::HOST, "attacker.example:8600")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(&app, request).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn bad_uploads_are_explained_and_the_server_goes_on() {
+        let app = AppState::new(1 << 20);
+        let (status, body) =
+            send(&app, upload("bad.csv", "ID,spiking_times\n1,\"[1, x]\"\n")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let error = error_of(&body);
+        assert!(error.starts_with("bad.csv: row 1 (line 2)"), "{error}");
+        let (status, body) = send(&app, upload("empty.csv", "")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = send(&app, upload("../../x.tsv", "a\tb\n1\t2\n")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            error_of(&body).starts_with("x.tsv: cannot tell the format"),
+            "{body}"
+        );
+        let request = Request::post("/api/load")
+            .header(header::HOST, "127.0.0.1")
+            .body(Body::from("not a form"))
+            .unwrap();
+        assert_eq!(send(&app, request).await.0, StatusCode::BAD_REQUEST);
+        // Over the limit: 413 with the flag that raises it.
+        let small = AppState::new(1000);
+        let (status, body) = send(&small, upload("big.txt", &"1 2 3\n".repeat(100_000))).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(error_of(&body).contains("--max-upload-mb"));
+        // Nothing was loaded, and a good file still loads.
+        assert_eq!(
+            send(&app, get("/api/plot/preview.svg")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (status, body) = send(&app, upload("stg_set.csv", STG_SET)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let preview: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(preview["recordings"], 5);
+        assert_eq!(preview["labels"]["bursting"], 4);
+        let (status, body) = send(&app, get("/api/plot/preview.svg")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.starts_with("<svg"));
+    }
+
+    #[tokio::test]
+    async fn runs_are_refused_with_reasons() {
+        let app = AppState::new(1 << 20);
+        let stg = r#"{"model":"stg","n":4,"verify":true,"seed":"1"}"#;
+        let (status, body) = send(&app, run_request(stg)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_of(&body), "Load a spike file first.");
+        let (status, body) = send(&app, run_request("{\"model\": 3}")).await;
+        assert!(status.is_client_error());
+        assert!(!error_of(&body).is_empty());
+        let (status, body) = send(&app, get("/api/results")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(error_of(&body).starts_with("No results yet"));
+        send(&app, upload("stg_set.csv", STG_SET)).await;
+        if spikepop_predict::Predictor::embedded("da").is_err() {
+            let da = r#"{"model":"da","n":4,"verify":true,"seed":"1"}"#;
+            let (status, body) = send(&app, run_request(da)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert!(error_of(&body).starts_with("The DA model has no trained DIC predictor"));
+        }
+
+        // One run at a time; cancelling stops it without results.
+        let (status, body) = send(&app, run_request(stg)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = send(&app, run_request(stg)).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(error_of(&body).contains("already running"));
+        assert_eq!(
+            send(&app, upload("stg_set.csv", STG_SET)).await.0,
+            StatusCode::CONFLICT
+        );
+        let cancel = Request::post("/api/cancel")
+            .header(header::HOST, "127.0.0.1")
+            .body(Body::empty())
+            .unwrap();
+        send(&app, cancel).await;
+        let mut rx = app.status.subscribe();
+        let end = tokio::time::timeout(
+            Duration::from_secs(120),
+            rx.wait_for(|s| !matches!(s, RunStatus::Running { .. })),
+        )
+        .await
+        .expect("the run ends")
+        .unwrap()
+        .clone();
+        // The cancel may arrive after the last recording: either way the server is free again.
+        assert!(
+            matches!(end, RunStatus::Cancelled | RunStatus::Done { .. }),
+            "{end:?}"
+        );
+        assert!(!app.session().running);
+    }
+
+    #[tokio::test]
+    async fn a_finished_run_serves_tables_and_figures() {
+        let app = AppState::new(1 << 20);
+        send(&app, upload("stg_set.csv", STG_SET)).await;
+        let (status, body) = send(
+            &app,
+            run_request(r#"{"model":"stg","n":3,"verify":false,"seed":"7"}"#),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mut rx = app.status.subscribe();
+        let end = tokio::time::timeout(
+            Duration::from_secs(120),
+            rx.wait_for(|s| !matches!(s, RunStatus::Running { .. })),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .clone();
+        assert!(
+            matches!(end, RunStatus::Done { recordings: 5, .. }),
+            "{end:?}"
+        );
+
+        let (status, body) = send(&app, get("/api/results?page=0&per_page=2")).await;
+        assert_eq!(status, StatusCode::OK);
+        let page: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (
+                page["pages"].clone(),
+                page["rows"].as_array().unwrap().len()
+            ),
+            (json!(3), 2)
+        );
+        let (_, body) = send(&app, get("/api/recording/1")).await;
+        let detail: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(detail["members"].as_array().unwrap().len(), 3);
+        for figure in ["raster", "dic", "conductances", "traces"] {
+            let (status, body) = send(
+                &app,
+                get(&format!(
+                    "/api/plot/{figure}.svg?recording=1&models=0,2&duration=3500"
+                )),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{figure}: {body}");
+            assert!(body.starts_with("<svg"), "{figure}");
+        }
+        let (status, body) = send(&app, get("/api/plot/traces.svg?recording=1&models=9")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(error_of(&body).contains("no model 9"));
+        let (status, body) = send(&app, get("/api/plot/dic.svg?recording=x")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = send(
+            &app,
+            get("/api/export/traces.csv?recording=0&models=1&duration=3100"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.starts_with("t_ms,model_1\n3000,"));
+        // 3000 to 3100 ms every 0.05 ms, both ends included.
+        assert_eq!(body.lines().count(), 1 + 2001);
+        let (status, body) = send(&app, get("/api/export/population.csv")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.lines().count(), 1 + 5 * 3);
+        assert_eq!(
+            send(&app, get("/api/export/other.csv")).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
