@@ -60,6 +60,21 @@ fn recordings(dir: &Path) -> (String, String) {
     )
 }
 
+/// The position of each named column of a CSV file's header.
+fn columns(path: &Path) -> impl Fn(&str) -> usize + use<> {
+    let header = csv::Reader::from_path(path)
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    move |name| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+}
+
 fn read(path: &Path) -> Vec<csv::StringRecord> {
     csv::Reader::from_path(path)
         .unwrap()
@@ -221,12 +236,7 @@ fn built_in_predictor_on_the_bundled_example() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary = read(&out.join("summary.csv"));
     assert_eq!(summary.len(), 5);
-    let header = csv::Reader::from_path(out.join("summary.csv"))
-        .unwrap()
-        .headers()
-        .unwrap()
-        .clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let col = columns(&out.join("summary.csv"));
     for r in &summary {
         assert_eq!(&r[col("status")], "ok", "{r:?}");
         assert_eq!(&r[col("verified")], "10");
@@ -304,12 +314,7 @@ fn da_example_recovers_the_true_dics_of_bursters() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let header = csv::Reader::from_path(out.join("summary.csv"))
-        .unwrap()
-        .headers()
-        .unwrap()
-        .clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let col = columns(&out.join("summary.csv"));
     let summary = read(&out.join("summary.csv"));
     let labels: Vec<&str> = summary.iter().map(|r| &r[1]).collect();
     assert_eq!(labels, ["tonic", "tonic", "bursting", "bursting", "silent"]);
