@@ -377,7 +377,12 @@ impl<'m> Compiled<'m> {
         for &(a, b, n) in runs {
             let (x, p) = (&gv[a..b], &mut gp[a..b]);
             match n {
-                1 => p.copy_from_slice(x),
+                // (Element by element: a run is a few slots, short for a `memcpy` call.)
+                1 => {
+                    for (p, x) in p.iter_mut().zip(x) {
+                        *p = *x;
+                    }
+                }
                 2 => {
                     for (p, x) in p.iter_mut().zip(x) {
                         *p = std::array::from_fn(|l| x[l] * x[l]);
@@ -454,7 +459,37 @@ impl<'m> Compiled<'m> {
         noise: [Option<&NoiseTrace>; L],
         cancel: &AtomicBool,
     ) -> [Outcome; L] {
-        run_lanes_impl(self, g, settings, noise, cancel)
+        match self.shape() {
+            STG_SHAPE => run_lanes_impl::<
+                L,
+                { STG_SHAPE.0 },
+                { STG_SHAPE.1 },
+                { STG_SHAPE.2 },
+                { STG_SHAPE.3 },
+                { STG_SHAPE.4 },
+            >(self, g, settings, noise, cancel),
+            DA_SHAPE => run_lanes_impl::<
+                L,
+                { DA_SHAPE.0 },
+                { DA_SHAPE.1 },
+                { DA_SHAPE.2 },
+                { DA_SHAPE.3 },
+                { DA_SHAPE.4 },
+            >(self, g, settings, noise, cancel),
+            _ => run_lanes_impl::<L, DYN, DYN, DYN, DYN, DYN>(self, g, settings, noise, cancel),
+        }
+    }
+
+    /// The model's sizes: (HH gates, calcium-dependent gates, instantaneous gates, kinetic schemes,
+    /// channels).
+    fn shape(&self) -> Shape {
+        (
+            self.n_hh,
+            self.n_cad,
+            self.n_inst,
+            self.n_kin,
+            self.factors.len(),
+        )
     }
 
     /// Simulates up to [`LANES`] models in lock-step, in the cheapest way for their number: one model
@@ -491,6 +526,21 @@ impl<'m> Compiled<'m> {
             _ => padded::<LANES>(self, g, settings, noise, cancel),
         }
     }
+}
+
+/// Model sizes (see [`Compiled::shape`]).
+type Shape = (usize, usize, usize, usize, usize);
+/// The shapes of the STG and DA models (tested), which get a kernel of their own with these sizes fixed at
+/// compile time; other models run the generic kernel, with every size marked [`DYN`].
+const STG_SHAPE: Shape = (10, 1, 0, 0, 8);
+const DA_SHAPE: Shape = (5, 0, 1, 1, 7);
+/// A size read at run time.
+const DYN: usize = usize::MAX;
+
+/// The size `fixed`, or `actual` when it is [`DYN`].
+#[inline(always)]
+const fn dim(fixed: usize, actual: usize) -> usize {
+    if fixed == DYN { actual } else { fixed }
 }
 
 /// `e^x` lane by lane, within 1 ulp (relative error below 2.5e-16, tested), for `x <= 709` (larger `x` give `e^709`); `0` below -708; NaN
@@ -568,14 +618,35 @@ fn lerp_row(out: &mut [f64], a: &[f64], d: &[f64], f: f64) {
 // Lane loops index several parallel per-lane arrays at once: the index form is the readable one.
 #[allow(clippy::needless_range_loop)]
 #[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
-fn run_lanes_impl<const L: usize>(
+fn run_lanes_impl<
+    const L: usize,
+    const HH: usize,
+    const CAD: usize,
+    const INST: usize,
+    const KIN: usize,
+    const CH: usize,
+>(
     c: &Compiled,
     g: [&[f64]; L],
     settings: &Settings,
     noise: [Option<&NoiseTrace>; L],
     cancel: &AtomicBool,
 ) -> [Outcome; L] {
-    let n_ch = c.factors.len();
+    // The model's sizes: compile-time constants in a kernel instantiated for a shape (loop counts known,
+    // slices of known length, so that the index checks fold away), read from `c` in the generic one.
+    let (n_hh, n_cad, n_inst, n_kin, n_ch) = (
+        dim(HH, c.n_hh),
+        dim(CAD, c.n_cad),
+        dim(INST, c.n_inst),
+        dim(KIN, c.n_kin),
+        dim(CH, c.factors.len()),
+    );
+    assert_eq!(
+        (n_hh, n_cad, n_inst, n_kin, n_ch),
+        (c.n_hh, c.n_cad, c.n_inst, c.n_kin, c.factors.len()),
+        "kernel shape"
+    );
+    let (factors, reversal) = (&c.factors[..n_ch], &c.reversal[..n_ch]);
     for gl in &g {
         assert_eq!(gl.len(), n_ch, "one conductance per channel");
     }
@@ -584,16 +655,16 @@ fn run_lanes_impl<const L: usize>(
         .map(|c| std::array::from_fn(|l| g[l][c]))
         .collect();
     let u0 = c.model.initial_state();
-    let n_gate = c.n_hh + c.n_cad;
-    let n_slots = n_gate + c.n_inst + c.n_kin;
+    let n_gate = n_hh + n_cad;
+    let n_slots = n_gate + n_inst + n_kin;
     // Gate values: [hh, cad, instant, kinetic open]; kinetic inactivated fractions apart.
     let mut gv = vec![[0.0; L]; n_slots];
-    let mut inact = vec![[0.0; L]; c.n_kin];
+    let mut inact = vec![[0.0; L]; n_kin];
     for k in 0..n_gate {
         gv[k] = [u0[c.init_map[1 + k]]; L];
     }
-    for k in 0..c.n_kin {
-        gv[n_gate + c.n_inst + k] = [u0[c.init_map[1 + n_gate + 2 * k]]; L];
+    for k in 0..n_kin {
+        gv[n_gate + n_inst + k] = [u0[c.init_map[1 + n_gate + 2 * k]]; L];
         inact[k] = [u0[c.init_map[2 + n_gate + 2 * k]]; L];
     }
     let mut v = [u0[0]; L];
@@ -603,8 +674,10 @@ fn run_lanes_impl<const L: usize>(
         0.0
     }; L];
 
-    let n_cols = c.n_val + c.n_dec;
-    let n_pad = c.n_pad;
+    let (n_val, n_dec) = (n_gate + n_inst + 2 * n_kin, n_gate + 4 * n_kin);
+    let n_cols = n_val + n_dec;
+    let n_pad = n_cols.next_multiple_of(4);
+    assert_eq!((n_val, n_dec, n_pad), (c.n_val, c.n_dec, c.n_pad));
     // The step's coefficients (padded like the table rows).
     let mut coef = vec![[0.0; L]; n_pad];
     let mut by_lane = vec![0.0; L * n_pad];
@@ -648,6 +721,19 @@ fn run_lanes_impl<const L: usize>(
     // tracing (rare cases); otherwise only at a +10 or 0 mV crossing.
     let mut slow = settings.trace_every.is_some();
 
+    // Slices of the model's (in a shaped kernel: constant) sizes.
+    let (gc, gv, gp, inact) = (
+        &gc[..n_ch],
+        &mut gv[..n_slots],
+        &mut gp[..n_slots + 1],
+        &mut inact[..n_kin],
+    );
+    let (coef, by_lane, first) = (
+        &mut coef[..n_pad],
+        &mut by_lane[..L * n_pad],
+        &first[..n_cols],
+    );
+
     for n in 0..n_steps {
         if n % 65_536 == 0 && cancel.load(Ordering::Relaxed) {
             break;
@@ -655,7 +741,7 @@ fn run_lanes_impl<const L: usize>(
         let t = n as f64 * h;
         // 1. Coefficients at V_n, lane by lane (each lane reads its own table row).
         if n == 0 {
-            for (o, &x) in coef.iter_mut().zip(&first) {
+            for (o, &x) in coef.iter_mut().zip(first) {
                 *o = [x; L];
             }
         } else {
@@ -686,21 +772,17 @@ fn run_lanes_impl<const L: usize>(
                 }
             }
         }
-        let (val, dec) = coef.split_at(c.n_val);
+        let (val, dec) = coef.split_at(n_val);
         // 2. Gates, then calcium, then calcium-dependent gates. Calcium and the gates it drives live on the
         //    same half-step grid, so each sees the other at the interval's midpoint (time n): the mean of
         //    the values at n - 1/2 and n + 1/2 keeps the scheme second order.
-        for ((x, inf), d) in gv[..c.n_hh]
-            .iter_mut()
-            .zip(&val[..c.n_hh])
-            .zip(&dec[..c.n_hh])
-        {
+        for ((x, inf), d) in gv[..n_hh].iter_mut().zip(&val[..n_hh]).zip(&dec[..n_hh]) {
             // (Whole arrays computed, then stored: all loads come before the stores, so they vectorise.)
             let new: [f64; L] = std::array::from_fn(|l| inf[l] + (x[l] - inf[l]) * d[l]);
             *x = new;
         }
         for (k, ia) in inact.iter_mut().enumerate() {
-            let o = n_gate + c.n_inst + k;
+            let o = n_gate + n_inst + k;
             let p = &dec[n_gate + 4 * k..n_gate + 4 * k + 4];
             let (o_inf, i_inf) = (&val[o + k], &val[o + k + 1]);
             let d_o: [f64; L] = std::array::from_fn(|l| gv[o][l] - o_inf[l]);
@@ -708,16 +790,16 @@ fn run_lanes_impl<const L: usize>(
             gv[o] = std::array::from_fn(|l| o_inf[l] + p[0][l] * d_o[l] + p[1][l] * d_i[l]);
             *ia = std::array::from_fn(|l| i_inf[l] + p[2][l] * d_o[l] + p[3][l] * d_i[l]);
         }
-        if c.n_inst > 0 {
-            gv[n_gate..n_gate + c.n_inst].copy_from_slice(&val[n_gate..n_gate + c.n_inst]);
+        if n_inst > 0 {
+            gv[n_gate..n_gate + n_inst].copy_from_slice(&val[n_gate..n_gate + n_inst]);
         }
-        Compiled::powers_into(&gv, &mut gp, &c.plain_runs);
+        Compiled::powers_into(gv, gp, &c.plain_runs);
         if let Some((alpha, _, beta, _)) = &c.ca {
-            let i_ca_old = c.calcium_current(&gc, carriers, &open_ca, &v);
+            let i_ca_old = c.calcium_current(gc, carriers, &open_ca, &v);
             for (o, &ch) in open_ca.iter_mut().zip(carriers) {
-                *o = c.open_probability(ch, &gp);
+                *o = c.open_probability(ch, gp);
             }
-            let i_ca_new = c.calcium_current(&gc, carriers, &open_ca, &v);
+            let i_ca_new = c.calcium_current(gc, carriers, &open_ca, &v);
             let decay = if n == 0 { ca_half } else { ca_full };
             let mut ca_mid = [0.0; L];
             for l in 0..L {
@@ -726,19 +808,18 @@ fn run_lanes_impl<const L: usize>(
                 ca[l] = ca_inf + (ca[l] - ca_inf) * decay;
                 ca_mid[l] = 0.5 * (ca_old + ca[l]);
             }
-            for k in c.n_hh..n_gate {
-                let kd = c.cad_kd[k - c.n_hh];
+            for (k, &kd) in (n_hh..n_gate).zip(&c.cad_kd[..n_cad]) {
                 let inf: [f64; L] =
                     std::array::from_fn(|l| ca_mid[l] / (ca_mid[l] + kd) * val[k][l]);
                 gv[k] = std::array::from_fn(|l| inf[l] + (gv[k][l] - inf[l]) * dec[k][l]);
             }
-            Compiled::powers_into(&gv, &mut gp, &c.cad_runs);
+            Compiled::powers_into(gv, gp, &c.cad_runs);
         }
         // 3. V to n + 1 with frozen conductances, all lanes at once (a lane with no conductance at all
         //    just integrates its injected current).
         let mut g_tot = [0.0; L];
         let mut g_e = [0.0; L];
-        for ((gcl, &e), &[a, b, d]) in gc.iter().zip(&c.reversal).zip(&c.factors) {
+        for ((gcl, &e), &[a, b, d]) in gc.iter().zip(reversal).zip(factors) {
             for l in 0..L {
                 let gg = gcl[l] * (gp[a][l] * gp[b][l] * gp[d][l]);
                 g_tot[l] += gg;
@@ -1022,6 +1103,60 @@ mod tests {
             let alone = simulate_one(&compiled, g, &s, k as u64, &cancel);
             assert_eq!(alone, batch[k], "model {k}");
             assert!(!alone.spikes.is_empty());
+        }
+    }
+
+    #[test]
+    fn stg_and_da_get_kernels_of_their_own() {
+        assert_eq!(Compiled::new(&crate::STG, 0.05).shape(), STG_SHAPE);
+        assert_eq!(Compiled::new(&DA, 0.05).shape(), DA_SHAPE);
+    }
+
+    #[test]
+    fn shaped_kernels_match_the_generic_one_bitwise() {
+        let cancel = AtomicBool::new(false);
+        // An STG burster and the DA seed cell, and the DA seed cell with every conductance tripled.
+        let stg = [
+            4697.50119,
+            192.940726,
+            3.716986,
+            29.1164335,
+            116.844777,
+            263.791575,
+            0.164750993,
+            0.00855285962,
+        ];
+        let da = [
+            35.46934803014296,
+            8.0,
+            0.045,
+            0.04069634820398918,
+            0.15015869937543488,
+            0.012,
+            0.01285,
+        ];
+        for (model, g0, scale) in [
+            (&crate::STG, &stg[..], 1.0),
+            (&DA, &da[..], 1.0),
+            (&DA, &da[..], 3.0),
+        ] {
+            let mut s = Settings::for_model(model);
+            s.duration = 2000.0;
+            s.transient = 100.0;
+            s.trace_every = Some(7);
+            let compiled = Compiled::new(model, s.dt);
+            let pop: Vec<Vec<f64>> = (0..4)
+                .map(|k| {
+                    g0.iter()
+                        .map(|g| scale * g * (1.0 + 0.02 * k as f64))
+                        .collect()
+                })
+                .collect();
+            let g: [&[f64]; 4] = std::array::from_fn(|l| pop[l].as_slice());
+            let shaped = compiled.run_lanes(g, &s, [None; 4], &cancel);
+            let generic =
+                run_lanes_impl::<4, DYN, DYN, DYN, DYN, DYN>(&compiled, g, &s, [None; 4], &cancel);
+            assert_eq!(shaped, generic, "{}", model.name);
         }
     }
 
