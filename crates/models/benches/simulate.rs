@@ -5,6 +5,7 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use spikepop_models::cells::{DA_SEED, STG_BURSTER};
 use spikepop_models::sim::{Compiled, LANES, Settings, simulate_batch};
 use spikepop_models::{DA, Model, STG};
 
@@ -18,26 +19,6 @@ const STG_SEED: [f64; 8] = [
     366.7231129086097,
     0.33428284501779454,
     0.0105,
-];
-/// A 5-spike STG burster of reference-system.md section 14.
-const STG_BURSTER: [f64; 8] = [
-    4697.50119,
-    192.940726,
-    3.716986,
-    29.1164335,
-    116.844777,
-    263.791575,
-    0.164750993,
-    0.00855285962,
-];
-const DA_SEED: [f64; 7] = [
-    35.46934803014296,
-    8.0,
-    0.045,
-    0.04069634820398918,
-    0.15015869937543488,
-    0.012,
-    0.01285,
 ];
 
 fn one_second(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {

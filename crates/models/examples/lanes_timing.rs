@@ -6,28 +6,9 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use spikepop_models::cells::{DA_SEED, STG_BURSTER};
 use spikepop_models::sim::{Compiled, LANES, Settings};
 use spikepop_models::{DA, STG};
-
-const STG_BURSTER: [f64; 8] = [
-    4697.50119,
-    192.940726,
-    3.716986,
-    29.1164335,
-    116.844777,
-    263.791575,
-    0.164750993,
-    0.00855285962,
-];
-const DA_SEED: [f64; 7] = [
-    35.46934803014296,
-    8.0,
-    0.045,
-    0.04069634820398918,
-    0.15015869937543488,
-    0.012,
-    0.01285,
-];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

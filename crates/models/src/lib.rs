@@ -7,6 +7,7 @@
 //! that declaration.
 #![deny(missing_docs)]
 
+pub mod cells;
 pub mod da;
 pub mod model;
 pub mod noise;

@@ -1084,15 +1084,7 @@ mod tests {
         s.transient = 500.0;
         s.noise_sigma = 3.0;
         s.seed = 11;
-        let base = [
-            35.46934803014296,
-            8.0,
-            0.045,
-            0.04069634820398918,
-            0.15015869937543488,
-            0.012,
-            0.01285,
-        ];
+        let base = crate::cells::DA_SEED;
         let pop: Vec<Vec<f64>> = (0..11)
             .map(|k| base.iter().map(|g| g * (1.0 + 0.01 * k as f64)).collect())
             .collect();
@@ -1116,25 +1108,8 @@ mod tests {
     fn shaped_kernels_match_the_generic_one_bitwise() {
         let cancel = AtomicBool::new(false);
         // An STG burster and the DA seed cell, and the DA seed cell with every conductance tripled.
-        let stg = [
-            4697.50119,
-            192.940726,
-            3.716986,
-            29.1164335,
-            116.844777,
-            263.791575,
-            0.164750993,
-            0.00855285962,
-        ];
-        let da = [
-            35.46934803014296,
-            8.0,
-            0.045,
-            0.04069634820398918,
-            0.15015869937543488,
-            0.012,
-            0.01285,
-        ];
+        let stg = crate::cells::STG_BURSTER;
+        let da = crate::cells::DA_SEED;
         for (model, g0, scale) in [
             (&crate::STG, &stg[..], 1.0),
             (&DA, &da[..], 1.0),
