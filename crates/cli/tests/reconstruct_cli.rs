@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::AtomicBool;
 
 use spikepop_models::STG;
+use spikepop_models::cells::{STG_REFERENCE_ID0, STG_SEED};
 use spikepop_models::sim::{Compiled, Settings};
 
 fn spikepop(args: &[&str]) -> Output {
@@ -14,27 +15,6 @@ fn spikepop(args: &[&str]) -> Output {
         .output()
         .expect("spikepop runs")
 }
-
-const TONIC: [f64; 8] = [
-    6865.689218303348,
-    105.0,
-    5.0,
-    14.0,
-    160.0,
-    366.7231129086097,
-    0.33428284501779454,
-    0.0105,
-];
-const BURSTER: [f64; 8] = [
-    7515.510111004664,
-    88.04568830963828,
-    3.285265870278445,
-    70.00168206192149,
-    165.9954857294661,
-    454.8250274841353,
-    0.23021182296795978,
-    0.01100484230925324,
-];
 
 fn recordings(dir: &Path) -> (String, String) {
     let s = Settings::for_model(&STG);
@@ -47,8 +27,8 @@ fn recordings(dir: &Path) -> (String, String) {
         &rec,
         format!(
             "ID,spiking_times\ncell A,\"{}\"\nb2,\"{}\"\nquiet,\"[3100.0, 3900.0]\"\n",
-            train(&TONIC),
-            train(&BURSTER)
+            train(&STG_SEED),
+            train(&STG_REFERENCE_ID0)
         ),
     )
     .unwrap();

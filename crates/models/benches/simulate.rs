@@ -5,21 +5,9 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use spikepop_models::cells::{DA_SEED, STG_BURSTER};
+use spikepop_models::cells::{DA_SEED, STG_BURSTER, STG_SEED};
 use spikepop_models::sim::{Compiled, LANES, Settings, simulate_batch};
 use spikepop_models::{DA, Model, STG};
-
-/// The spiking seed cells of spec sections 6.2 and 6.3 (tonic firing).
-const STG_SEED: [f64; 8] = [
-    6865.689218303348,
-    105.0,
-    5.0,
-    14.0,
-    160.0,
-    366.7231129086097,
-    0.33428284501779454,
-    0.0105,
-];
 
 fn one_second(c: &mut Criterion, name: &str, model: &Model, g: &[f64]) {
     let mut settings = Settings::for_model(model);

@@ -4,33 +4,11 @@
 use std::sync::atomic::AtomicBool;
 
 use spikepop_dics::{Generator, GeneratorOptions};
+use spikepop_models::cells::{STG_REFERENCE_ID0, STG_SEED};
 use spikepop_models::sim::{Compiled, Settings};
 use spikepop_models::{Model, STG};
 use spikepop_reconstruct::{Prior, SearchSettings, reconstruct, verify};
 use spikepop_spikes::features::{Classifier, Features, Label};
-
-/// The spiking seed cell of spec section 6.2 (tonic, DICs (-6.2, 4, 5)).
-const TONIC: [f64; 8] = [
-    6865.689218303348,
-    105.0,
-    5.0,
-    14.0,
-    160.0,
-    366.7231129086097,
-    0.33428284501779454,
-    0.0105,
-];
-/// Reference simulation ID 0 (a 9-spike burster at g_s = -15, g_u = 2).
-const BURSTER: [f64; 8] = [
-    7515.510111004664,
-    88.04568830963828,
-    3.285265870278445,
-    70.00168206192149,
-    165.9954857294661,
-    454.8250274841353,
-    0.23021182296795978,
-    0.01100484230925324,
-];
 
 fn record(model: &Model, g: &[f64]) -> Vec<f64> {
     let s = Settings::for_model(model);
@@ -103,7 +81,7 @@ fn check_population(
 
 #[test]
 fn tonic_recording() {
-    let rec = record(&STG, &TONIC);
+    let rec = record(&STG, &STG_SEED);
     assert_eq!(Features::of(&rec, &Classifier::Default).label, Label::Tonic);
     let r = check_population(
         &rec,
@@ -121,7 +99,7 @@ fn tonic_recording() {
 
 #[test]
 fn bursting_recording_with_a_poor_prior_converges() {
-    let rec = record(&STG, &BURSTER);
+    let rec = record(&STG, &STG_REFERENCE_ID0);
     assert_eq!(
         Features::of(&rec, &Classifier::Default).label,
         Label::Bursting
@@ -168,7 +146,7 @@ fn silent_recording_is_reported_not_dropped() {
 
 #[test]
 fn reproducible_whatever_the_threads() {
-    let rec = record(&STG, &TONIC);
+    let rec = record(&STG, &STG_SEED);
     let prior = Prior {
         g_s: 4.0,
         sd_g_s: 2.0,
@@ -199,7 +177,7 @@ fn reproducible_whatever_the_threads() {
 
 #[test]
 fn without_verification_it_is_the_reference_behaviour() {
-    let rec = record(&STG, &TONIC);
+    let rec = record(&STG, &STG_SEED);
     let mut settings = SearchSettings::for_model(&STG, 16);
     settings.verify = false;
     let r = reconstruct(
