@@ -973,21 +973,47 @@ where
     F: Fn() + Sync,
 {
     settings.validate()?;
-    let compiled = Compiled::new(model, settings.dt);
-    let groups: Vec<Vec<Outcome>> = conductances
-        .par_chunks(LANES)
-        .enumerate()
-        .map(|(gi, chunk)| {
-            let noises: Vec<Option<NoiseTrace>> = (0..chunk.len())
-                .map(|l| noise_for(&compiled, settings, (gi * LANES + l) as u64))
-                .collect();
-            let g: Vec<&[f64]> = chunk.iter().map(Vec::as_slice).collect();
-            let nz: Vec<Option<&NoiseTrace>> = noises.iter().map(Option::as_ref).collect();
-            let outs = compiled.run_group(&g, settings, &nz, cancel);
-            outs.into_iter().inspect(|_| on_done()).collect()
-        })
-        .collect();
-    Ok(groups.into_iter().flatten().collect())
+    Compiled::new(model, settings.dt).simulate_batch(conductances, settings, cancel, on_done)
+}
+
+impl Compiled<'_> {
+    /// [`simulate_batch`] with this compiled model, so that callers running many batches at one step
+    /// build the coefficient table once. `settings.dt` must be the step it was compiled for.
+    pub fn simulate_batch<F>(
+        &self,
+        conductances: &[Vec<f64>],
+        settings: &Settings,
+        cancel: &AtomicBool,
+        on_done: F,
+    ) -> Result<Vec<Outcome>, SettingsError>
+    where
+        F: Fn() + Sync,
+    {
+        settings.validate()?;
+        if settings.dt != self.dt {
+            return Err(SettingsError(
+                "dt",
+                format!(
+                    "{}; the model was compiled for dt = {}",
+                    settings.dt, self.dt
+                ),
+            ));
+        }
+        let groups: Vec<Vec<Outcome>> = conductances
+            .par_chunks(LANES)
+            .enumerate()
+            .map(|(gi, chunk)| {
+                let noises: Vec<Option<NoiseTrace>> = (0..chunk.len())
+                    .map(|l| noise_for(self, settings, (gi * LANES + l) as u64))
+                    .collect();
+                let g: Vec<&[f64]> = chunk.iter().map(Vec::as_slice).collect();
+                let nz: Vec<Option<&NoiseTrace>> = noises.iter().map(Option::as_ref).collect();
+                let outs = self.run_group(&g, settings, &nz, cancel);
+                outs.into_iter().inspect(|_| on_done()).collect()
+            })
+            .collect();
+        Ok(groups.into_iter().flatten().collect())
+    }
 }
 
 #[cfg(test)]

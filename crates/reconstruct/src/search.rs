@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use spikepop_dics::{Dics, Generator, Infeasible, TargetSpec};
-use spikepop_models::sim::{Settings, SettingsError, simulate_batch, stream_seed};
+use spikepop_models::sim::{Compiled, Settings, SettingsError, stream_seed};
 use spikepop_spikes::features::{Classifier, Features, Label};
 
 use crate::verify::{Tolerances, verify};
@@ -219,6 +219,9 @@ pub fn reconstruct(
     let mut sim = settings.sim.clone();
     sim.duration = sim.transient + settings.min_window.max(span);
     sim.trace_every = None;
+    sim.validate()?;
+    // One coefficient table for every round of this recording.
+    let compiled = Compiled::new(model, sim.dt);
     let mut proposal = prior;
     let mut all: Vec<Member> = Vec::new();
     let mut verified: Vec<usize> = Vec::new();
@@ -238,7 +241,7 @@ pub fn reconstruct(
             seed: stream_seed(settings.sim.seed, stream(round) as u64),
             ..sim.clone()
         };
-        let sims = simulate_batch(model, &g, &sim, cancel, || {})?;
+        let sims = compiled.simulate_batch(&g, &sim, cancel, || {})?;
         if cancel.load(Ordering::Relaxed) {
             return Err(SearchError::Interrupted);
         }
