@@ -188,6 +188,7 @@ pub fn run(args: Args) -> Result<()> {
         .sim
         .validate()
         .map_err(|e| anyhow::anyhow!("--{}", e.to_string().trim_start_matches("invalid ")))?;
+    prepare_outdir(&args.output)?;
     let cancel = cancel_flag();
     let bar = progress(recordings.trains.len() as u64, "reconstructing");
     let outcomes = with_threads(args.threads, || {
@@ -274,9 +275,9 @@ fn report(outcomes: &[Outcome], settings: &SearchSettings, out: &Path) {
     }
 }
 
-/// Fills a fresh temporary folder next to `out`, then moves it into place, so `out` is never half-written.
-/// An existing `out` is replaced only if it holds an earlier reconstruction (a `run.json`) or is empty.
-fn write_outdir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+/// Checks, before any work, that `out` may be written: it is absent, empty or an earlier reconstruction (a
+/// `run.json`). Creates its parent folder and returns it.
+fn prepare_outdir(out: &Path) -> Result<PathBuf> {
     if out.exists() {
         let empty = out
             .read_dir()
@@ -290,12 +291,21 @@ fn write_outdir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()
         }
     }
     let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     };
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create the folder {}", parent.display()))?;
+    Ok(parent)
+}
+
+/// Fills a fresh temporary folder next to `out`, then moves it into place, so `out` is never half-written.
+/// An existing `out` is replaced only if it holds an earlier reconstruction (a `run.json`) or is empty.
+fn write_outdir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = prepare_outdir(out)?;
     let tmp = tempfile::Builder::new()
         .prefix(".spikepop-reconstruct-")
-        .tempdir_in(parent)
+        .tempdir_in(&parent)
         .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
     fill(tmp.path()).with_context(|| format!("cannot write the outputs for {}", out.display()))?;
     if out.exists() {

@@ -163,7 +163,7 @@ fn no_verify_is_the_reference_behaviour() {
 #[test]
 fn malformed_input_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, prior) = recordings(dir.path());
+    let (input, prior) = recordings(dir.path());
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "ID,spiking_times\n1,\"[3000.0, 3100.0\"\n").unwrap();
     let out = dir.path().join("out");
@@ -187,6 +187,23 @@ fn malformed_input_fails_cleanly() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left.len(), 3, "no temporary folder left: {left:?}");
+
+    // An output folder that holds other files is refused before any work, and left as it was.
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &input,
+        "--prior",
+        &prior,
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is not an earlier reconstruction"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
 }
 
 /// Without `--prior`, the built-in predictor gives each recording's DIC distribution: the README's main job
@@ -196,7 +213,8 @@ fn malformed_input_fails_cleanly() {
 fn built_in_predictor_on_the_bundled_example() {
     let dir = tempfile::tempdir().unwrap();
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/stg_set.csv");
-    let out = dir.path().join("out");
+    // As in the README, `-o out/stg` where `out` does not exist yet.
+    let out = dir.path().join("out/stg");
     let o = spikepop(&[
         "reconstruct",
         "--model",
