@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use spikepop_predict::data::{Sample, csv_files, read_csv, split_by_group};
-use spikepop_predict::train::{Progress, TrainConfig, train};
+use spikepop_predict::train::{Loss, Progress, TrainConfig, train};
 
 use crate::output::{cancel_flag, model_by_name, with_threads, write_atomic};
 
@@ -54,6 +54,14 @@ pub struct Args {
     /// Peak learning rate (AdamW, cosine decay).
     #[arg(long, default_value_t = 2e-3)]
     lr: f64,
+    /// Likelihood of the DICs: gaussian (the centre is the conditional mean) or laplace (the conditional
+    /// median, which minimises the mean absolute error). The sd is calibrated to Gaussian coverage either way.
+    #[arg(long, default_value = "gaussian")]
+    loss: Loss,
+    /// beta-NLL exponent in [0, 1]: weights each train's NLL by its predicted sd^beta (held constant), so that
+    /// trains with a large sd still pull their centre; 0 is the plain likelihood.
+    #[arg(long, default_value_t = 0.0)]
+    beta: f64,
     /// Worker threads for features and augmentation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -195,6 +203,8 @@ pub fn run(args: Args) -> Result<()> {
         batch: args.batch,
         lr: args.lr,
         seed: args.seed,
+        loss: args.loss,
+        beta: args.beta,
         ..TrainConfig::default()
     };
     let ckpt = PathBuf::from(format!("{}.ckpt", args.output.display()));

@@ -50,6 +50,45 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Augmentations of the training trains.
     pub augment: Augment,
+    /// Likelihood of (g_s, g_u) given the outputs.
+    pub loss: Loss,
+    /// beta-NLL exponent: each train's NLL is weighted by its (constant) predicted sd^beta, so that the
+    /// gradient of the centre no longer shrinks where the predicted sd is large. 0 is the plain NLL; with
+    /// [`Loss::Laplace`] and 1 the centre is fitted by a plain absolute error. The sd's optimum is unchanged.
+    pub beta: f64,
+}
+
+/// The likelihood the network is trained with. Both heads output a centre and an sd; the centre is the
+/// conditional mean under [`Loss::Gaussian`] and the conditional median under [`Loss::Laplace`] (which
+/// minimises the mean absolute error). The sd is calibrated to Gaussian coverage afterwards either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Loss {
+    /// Gaussian negative log-likelihood: z^2 / 2 + ln sd.
+    #[default]
+    Gaussian,
+    /// Laplace negative log-likelihood with the same sd: sqrt(2) |z| + ln sd.
+    Laplace,
+}
+
+impl std::str::FromStr for Loss {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Loss, String> {
+        match s {
+            "gaussian" => Ok(Loss::Gaussian),
+            "laplace" => Ok(Loss::Laplace),
+            _ => Err(format!("unknown loss `{s}`; expected gaussian or laplace")),
+        }
+    }
+}
+
+impl Loss {
+    /// The negative log-likelihood (without its constant) of a standardised residual `z = (y - mu) / sd`.
+    pub fn nll(self, z: f64, sd: f64) -> f64 {
+        match self {
+            Loss::Gaussian => 0.5 * z * z + sd.ln(),
+            Loss::Laplace => std::f64::consts::SQRT_2 * z.abs() + sd.ln(),
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -65,6 +104,8 @@ impl Default for TrainConfig {
             sd_floor: 0.01,
             seed: 0,
             augment: Augment::default(),
+            loss: Loss::Gaussian,
+            beta: 0.0,
         }
     }
 }
@@ -255,9 +296,9 @@ fn init_weights(
     }
 }
 
-/// Loss terms of a set under `w` (pure-Rust forward): mean Gaussian NLL (both DICs, standardised units,
+/// Loss terms of a set under `w` (pure-Rust forward): mean NLL under `loss` (both DICs, standardised units,
 /// without the constant) and mean label cross-entropy.
-pub fn loss_of(w: &Weights, set: &[Encoded]) -> (f64, f64) {
+pub fn loss_of(w: &Weights, set: &[Encoded], loss: Loss) -> (f64, f64) {
     if set.is_empty() {
         return (f64::NAN, f64::NAN);
     }
@@ -273,7 +314,7 @@ pub fn loss_of(w: &Weights, set: &[Encoded]) -> (f64, f64) {
                     let r = o[2 + d] as f64;
                     let sd = if r > 20.0 { r } else { r.exp().ln_1p() } + w.sd_floor as f64;
                     let z = (y - o[d]) as f64 / sd;
-                    nll += 0.5 * z * z + sd.ln();
+                    nll += loss.nll(z, sd);
                 }
                 let l = &o[N_GAUSS..];
                 let max = l.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
@@ -520,9 +561,15 @@ pub fn train(
             let sd = softplus(out.clone().narrow(1, 2, 2), 1.0).add_scalar(cfg.sd_floor);
             let logits = out.narrow(1, N_GAUSS, c);
             let z = (y - mu) / sd.clone();
-            let nll = (z.powi_scalar(2).mul_scalar(0.5) + sd.log())
-                .sum_dim(1)
-                .mean();
+            let fit = match cfg.loss {
+                Loss::Gaussian => z.powi_scalar(2).mul_scalar(0.5),
+                Loss::Laplace => z.abs().mul_scalar(std::f64::consts::SQRT_2),
+            };
+            let mut nll = fit + sd.clone().log();
+            if cfg.beta != 0.0 {
+                nll = nll * sd.detach().powf_scalar(cfg.beta);
+            }
+            let nll = nll.sum_dim(1).mean();
             let ce = (log_softmax(logits, 1) * hot).sum_dim(1).mean().neg();
             let loss = nll + ce.mul_scalar(cfg.label_weight);
             let lv: f32 = loss.clone().into_scalar::<f32>();
@@ -540,7 +587,7 @@ pub fn train(
             progress.batch();
         }
         model.store(&mut weights);
-        let (vn, vc) = loss_of(&weights, &val_enc);
+        let (vn, vc) = loss_of(&weights, &val_enc, cfg.loss);
         let val_loss = vn + cfg.label_weight * vc;
         let train_loss = train_loss / seen.max(1) as f64;
         history.push((train_loss, val_loss));
@@ -577,6 +624,9 @@ pub fn train(
     w.notes
         .insert("val_trains".into(), val_enc.len().to_string());
     w.notes.insert("hidden".into(), format!("{:?}", cfg.hidden));
+    w.notes
+        .insert("loss".into(), format!("{:?}", cfg.loss).to_lowercase());
+    w.notes.insert("beta".into(), cfg.beta.to_string());
     Ok(Trained {
         weights: w,
         history,
@@ -587,6 +637,27 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_loss_is_minimised_by_its_own_sd() {
+        // For a residual r, the Gaussian NLL is smallest at sd = |r| and the Laplace one (whose scale is
+        // sd / sqrt 2) at sd = sqrt(2) |r|.
+        let r = 0.7;
+        let argmin = |loss: Loss| {
+            (1..4000)
+                .map(|k| k as f64 * 1e-3)
+                .min_by(|a, b| loss.nll(r / a, *a).total_cmp(&loss.nll(r / b, *b)))
+                .unwrap()
+        };
+        assert!((argmin(Loss::Gaussian) - r).abs() < 2e-3);
+        assert!((argmin(Loss::Laplace) - std::f64::consts::SQRT_2 * r).abs() < 2e-3);
+        assert_eq!("laplace".parse::<Loss>(), Ok(Loss::Laplace));
+        assert!(
+            "l2".parse::<Loss>()
+                .unwrap_err()
+                .contains("gaussian or laplace")
+        );
+    }
 
     #[test]
     fn burn_forward_matches_the_plain_forward() {
