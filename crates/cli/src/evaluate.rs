@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use std::collections::HashMap;
+
+use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
+use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
 
 use crate::output::{model_by_name, with_threads};
@@ -22,16 +25,54 @@ pub struct Args {
     /// Weights file (default: the weights built into spikepop).
     #[arg(long, value_name = "W")]
     weights: Option<PathBuf>,
+    /// Keep only the cells (same ID, same DICs) that fire (3 spikes or more) in this other test set: compares
+    /// noisy and noise-free trains of the same models, e.g. `--data da-test-noise5 --same-cells-as da-test`.
+    #[arg(long, value_name = "TEST")]
+    same_cells_as: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+}
+
+/// The samples whose cell (same ID and DICs) fires in `other`; an error if an ID's DICs differ or none is left.
+fn same_cells(samples: Vec<Sample>, other: &[Sample]) -> Result<Vec<Sample>> {
+    let firing: HashMap<&str, &Sample> = other
+        .iter()
+        .filter(|s| s.times_ms.len() >= 3)
+        .map(|s| (s.id.as_str(), s))
+        .collect();
+    let mut kept = Vec::new();
+    for s in samples {
+        if let Some(o) = firing.get(s.id.as_str()) {
+            if o.g_s != s.g_s || o.g_u != s.g_u {
+                bail!(
+                    "ID {}: g_s, g_u are {}, {} here but {}, {} there; expected the same cells",
+                    s.id,
+                    s.g_s,
+                    s.g_u,
+                    o.g_s,
+                    o.g_u
+                );
+            }
+            kept.push(s);
+        }
+    }
+    if kept.is_empty() {
+        bail!("no ID of the test data fires there; expected the same cells");
+    }
+    Ok(kept)
 }
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let predictor = Predictor::load(model.name, args.weights.as_deref())?;
     let path = named_set(&args.data, "test").unwrap_or_else(|| args.data.clone());
-    let samples = read_samples(&path)?;
+    let mut samples = read_samples(&path)?;
+    if let Some(other) = &args.same_cells_as {
+        let other_path = named_set(other, "test").unwrap_or_else(|| other.clone());
+        samples = same_cells(samples, &read_samples(&other_path)?)
+            .with_context(|| format!("--same-cells-as {}", other_path.display()))?;
+    }
     let report = with_threads(args.threads, || evaluate(&predictor, &samples))?;
     println!("{report}");
     Ok(())

@@ -124,6 +124,39 @@ fn train_resume_evaluate_and_predict() {
     );
     assert!(table.contains("in 1 sd g_s"), "{table}");
 
+    // --same-cells-as: only the cells that fire in the other set (here, the same cells with the bursting
+    // trains silent) are scored; cells whose DICs differ are refused.
+    let test_text = std::fs::read_to_string(&test).unwrap();
+    let quiet: String = test_text
+        .lines()
+        .map(|l| match l.find(",\"[") {
+            Some(k) if l.starts_with('b') => format!("{},\"[]\"\n", &l[..k]),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, &quiet).unwrap();
+    let same = [
+        "evaluate",
+        "--model",
+        "stg",
+        "--data",
+        p(&test),
+        "--weights",
+        p(&w),
+        "--same-cells-as",
+        p(&other),
+    ];
+    let table = ok(&spikepop(&same));
+    assert!(table.contains("| all | 10 |"), "{table}");
+    assert!(
+        table.contains("| tonic | 10 |") && !table.contains("| bursting |"),
+        "{table}"
+    );
+    std::fs::write(&other, quiet.replacen("t0,", "t0,99", 1)).unwrap();
+    let e = err(&spikepop(&same));
+    assert!(e.contains("ID t0") && e.contains("same cells"), "{e}");
+
     let input = dir.path().join("in.csv");
     std::fs::write(
         &input,
