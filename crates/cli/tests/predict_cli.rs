@@ -108,15 +108,20 @@ fn train_resume_evaluate_and_predict() {
     ok(&spikepop(&resume));
     assert_eq!(std::fs::read(&w).unwrap(), first);
 
-    let table = ok(&spikepop(&[
-        "evaluate",
-        "--model",
-        "stg",
-        "--data",
-        p(&test),
-        "--weights",
-        p(&w),
-    ]));
+    let evaluate = |extra: &[&str]| {
+        let mut a = vec![
+            "evaluate",
+            "--model",
+            "stg",
+            "--data",
+            p(&test),
+            "--weights",
+            p(&w),
+        ];
+        a.extend_from_slice(extra);
+        spikepop(&a)
+    };
+    let table = ok(&evaluate(&[]));
     assert!(table.contains("| all | 20 |"), "{table}");
     assert!(
         table.contains("| tonic | 10 |") && table.contains("| bursting | 10 |"),
@@ -136,25 +141,15 @@ fn train_resume_evaluate_and_predict() {
         .collect();
     let other = dir.path().join("other.csv");
     std::fs::write(&other, &quiet).unwrap();
-    let same = [
-        "evaluate",
-        "--model",
-        "stg",
-        "--data",
-        p(&test),
-        "--weights",
-        p(&w),
-        "--same-cells-as",
-        p(&other),
-    ];
-    let table = ok(&spikepop(&same));
+    let same = ["--same-cells-as", p(&other)];
+    let table = ok(&evaluate(&same));
     assert!(table.contains("| all | 10 |"), "{table}");
     assert!(
         table.contains("| tonic | 10 |") && !table.contains("| bursting |"),
         "{table}"
     );
     std::fs::write(&other, quiet.replacen("t0,", "t0,99", 1)).unwrap();
-    let e = err(&spikepop(&same));
+    let e = err(&evaluate(&same));
     assert!(e.contains("ID t0") && e.contains("same cells"), "{e}");
 
     let input = dir.path().join("in.csv");
