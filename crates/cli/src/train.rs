@@ -171,6 +171,12 @@ impl Progress for Bar {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if !(0.0..=1.0).contains(&args.beta) {
+        bail!(
+            "invalid --beta {}: expected a number from 0 to 1",
+            args.beta
+        );
+    }
     let model = model_by_name(&args.model)?;
     // Each source: its own train/val files when it has them, else 10% of its targets held out.
     let (mut train_set, mut val_set) = (Vec::new(), Vec::new());

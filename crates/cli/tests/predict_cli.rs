@@ -103,6 +103,11 @@ fn train_resume_evaluate_and_predict() {
     }
     let first = std::fs::read(&w).unwrap();
     // Resuming a finished run gives the same weights.
+    // A --beta outside [0, 1] is refused before any data is read.
+    let mut bad = args.to_vec();
+    bad.extend(["--beta", "1.5", "--loss", "laplace"]);
+    let e = err(&spikepop(&bad));
+    assert!(e.contains("--beta 1.5") && e.contains("from 0 to 1"), "{e}");
     let mut resume = args.to_vec();
     resume.push("--resume");
     ok(&spikepop(&resume));
