@@ -1,13 +1,13 @@
 //! `spikepop evaluate`: the predictor's error table on a test set with known DICs.
 
-use std::path::PathBuf;
-
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
 use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
+use spikepop_predict::features::is_silent;
 
 use crate::output::{model_by_name, with_threads};
 use crate::train::{named_set, read_samples};
@@ -38,7 +38,7 @@ pub struct Args {
 fn same_cells(samples: Vec<Sample>, other: &[Sample]) -> Result<Vec<Sample>> {
     let firing: HashMap<&str, &Sample> = other
         .iter()
-        .filter(|s| s.times_ms.len() >= 3)
+        .filter(|s| !is_silent(&s.times_ms))
         .map(|s| (s.id.as_str(), s))
         .collect();
     let mut kept = Vec::new();

@@ -171,13 +171,19 @@ impl Progress for Bar {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if !(0.0..=1.0).contains(&args.beta) {
-        bail!(
-            "invalid --beta {}: expected a number from 0 to 1",
-            args.beta
-        );
-    }
     let model = model_by_name(&args.model)?;
+    let cfg = TrainConfig {
+        model: model.name.to_string(),
+        hidden: args.hidden.clone(),
+        epochs: args.epochs,
+        batch: args.batch,
+        lr: args.lr,
+        seed: args.seed,
+        loss: args.loss,
+        beta: args.beta,
+        ..TrainConfig::default()
+    };
+    cfg.validate()?;
     // Each source: its own train/val files when it has them, else 10% of its targets held out.
     let (mut train_set, mut val_set) = (Vec::new(), Vec::new());
     let mut rest = Vec::new();
@@ -202,17 +208,6 @@ pub fn run(args: Args) -> Result<()> {
             val_set.extend(v);
         }
     }
-    let cfg = TrainConfig {
-        model: model.name.to_string(),
-        hidden: args.hidden.clone(),
-        epochs: args.epochs,
-        batch: args.batch,
-        lr: args.lr,
-        seed: args.seed,
-        loss: args.loss,
-        beta: args.beta,
-        ..TrainConfig::default()
-    };
     let ckpt = PathBuf::from(format!("{}.ckpt", args.output.display()));
     eprintln!(
         "training on {} trains, validating on {} (checkpoints in {})",

@@ -280,6 +280,7 @@ impl<'m> Compiled<'m> {
             );
         }
 
+        let (n_val, n_dec, n_pad) = table_widths(n_gate, n_inst, n_kin);
         let mut compiled = Self {
             model,
             dt,
@@ -289,9 +290,9 @@ impl<'m> Compiled<'m> {
             n_inst,
             n_kin,
             table: Vec::new(),
-            n_pad: 0,
-            n_val: n_gate + n_inst + 2 * n_kin,
-            n_dec: n_gate + 4 * n_kin,
+            n_pad,
+            n_val,
+            n_dec,
             cad_kd: slots[n_hh..n_gate]
                 .iter()
                 .map(|(_, g)| match g.gating {
@@ -311,8 +312,7 @@ impl<'m> Compiled<'m> {
 
         // The table: coefficients at each grid voltage (rows in parallel: the build costs as much as
         // simulating a few seconds), then each row's difference to the next.
-        let n_cols = compiled.n_val + compiled.n_dec;
-        let n_pad = n_cols.next_multiple_of(4);
+        let n_cols = n_val + n_dec;
         let n_rows = ((V_MAX - V_MIN) / TABLE_STEP).round() as usize + 2;
         let mut table = vec![0.0; n_rows * 2 * n_pad];
         table
@@ -329,7 +329,6 @@ impl<'m> Compiled<'m> {
             }
         }
         compiled.table = table;
-        compiled.n_pad = n_pad;
         compiled
     }
 
@@ -537,6 +536,16 @@ const DA_SHAPE: Shape = (5, 0, 1, 1, 7);
 /// A size read at run time.
 const DYN: usize = usize::MAX;
 
+/// The widths of a coefficient-table row for `n_gate` HH and calcium-dependent gates, `n_inst` instantaneous
+/// gates and `n_kin` kinetic schemes: `n_val` values (one per gate and instant, two per scheme), `n_dec`
+/// decays (one per gate, four per scheme), and their sum padded to a multiple of 4. A `const fn`, so that a
+/// shaped kernel gets them as constants.
+#[inline(always)]
+const fn table_widths(n_gate: usize, n_inst: usize, n_kin: usize) -> (usize, usize, usize) {
+    let (n_val, n_dec) = (n_gate + n_inst + 2 * n_kin, n_gate + 4 * n_kin);
+    (n_val, n_dec, (n_val + n_dec).next_multiple_of(4))
+}
+
 /// The size `fixed`, or `actual` when it is [`DYN`].
 #[inline(always)]
 const fn dim(fixed: usize, actual: usize) -> usize {
@@ -674,9 +683,8 @@ fn run_lanes_impl<
         0.0
     }; L];
 
-    let (n_val, n_dec) = (n_gate + n_inst + 2 * n_kin, n_gate + 4 * n_kin);
+    let (n_val, n_dec, n_pad) = table_widths(n_gate, n_inst, n_kin);
     let n_cols = n_val + n_dec;
-    let n_pad = n_cols.next_multiple_of(4);
     assert_eq!((n_val, n_dec, n_pad), (c.n_val, c.n_dec, c.n_pad));
     // The step's coefficients (padded like the table rows).
     let mut coef = vec![[0.0; L]; n_pad];

@@ -73,21 +73,51 @@ pub enum Loss {
 impl std::str::FromStr for Loss {
     type Err = String;
     fn from_str(s: &str) -> Result<Loss, String> {
-        match s {
-            "gaussian" => Ok(Loss::Gaussian),
-            "laplace" => Ok(Loss::Laplace),
-            _ => Err(format!("unknown loss `{s}`; expected gaussian or laplace")),
-        }
+        Loss::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| format!("unknown loss `{s}`; expected gaussian or laplace"))
     }
 }
 
 impl Loss {
+    /// Every likelihood.
+    pub const ALL: [Loss; 2] = [Loss::Gaussian, Loss::Laplace];
+
+    /// The name on the command line and in the weights' notes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Gaussian => "gaussian",
+            Loss::Laplace => "laplace",
+        }
+    }
+
     /// The negative log-likelihood (without its constant) of a standardised residual `z = (y - mu) / sd`.
     pub fn nll(self, z: f64, sd: f64) -> f64 {
         match self {
             Loss::Gaussian => 0.5 * z * z + sd.ln(),
             Loss::Laplace => std::f64::consts::SQRT_2 * z.abs() + sd.ln(),
         }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the settings that do not depend on the data (called by [`train`]; call it first to fail before
+    /// loading data).
+    pub fn validate(&self) -> Result<()> {
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            bail!("the network needs at least one hidden layer of width > 0");
+        }
+        if self.batch == 0 || self.epochs == 0 {
+            bail!("--epochs and the batch size must be > 0");
+        }
+        if !(0.0..=1.0).contains(&self.beta) {
+            bail!(
+                "invalid --beta {}: expected a number from 0 to 1",
+                self.beta
+            );
+        }
+        Ok(())
     }
 }
 
@@ -432,12 +462,7 @@ pub fn train(
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    if cfg.hidden.is_empty() || cfg.hidden.contains(&0) {
-        bail!("the network needs at least one hidden layer of width > 0");
-    }
-    if cfg.batch == 0 || cfg.epochs == 0 {
-        bail!("--epochs and the batch size must be > 0");
-    }
+    cfg.validate()?;
     let clean = encode(train);
     let val_enc = encode(val);
     if clean.len() < 2 {
@@ -624,8 +649,7 @@ pub fn train(
     w.notes
         .insert("val_trains".into(), val_enc.len().to_string());
     w.notes.insert("hidden".into(), format!("{:?}", cfg.hidden));
-    w.notes
-        .insert("loss".into(), format!("{:?}", cfg.loss).to_lowercase());
+    w.notes.insert("loss".into(), cfg.loss.name().into());
     w.notes.insert("beta".into(), cfg.beta.to_string());
     Ok(Trained {
         weights: w,
