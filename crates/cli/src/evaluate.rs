@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
+use spikepop_predict::augment::perturb;
 use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
 use spikepop_predict::features::is_silent;
@@ -29,6 +30,16 @@ pub struct Args {
     /// noisy and noise-free trains of the same models, e.g. `--data da-test-noise5 --same-cells-as da-test`.
     #[arg(long, value_name = "TEST")]
     same_cells_as: Option<PathBuf>,
+    /// Perturb every test train before predicting: Gaussian jitter of this sd (ms) on each spike, to measure
+    /// how the predictor holds up on recorded trains that are less clean than simulations.
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    jitter_ms: f64,
+    /// Perturb every test train before predicting: delete each spike with this probability (at least 5 kept).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    drop: f64,
+    /// Seed of the perturbations (--jitter-ms, --drop).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -65,6 +76,18 @@ fn same_cells(samples: Vec<Sample>, other: &[Sample]) -> Result<Vec<Sample>> {
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
+    if !(args.jitter_ms.is_finite() && args.jitter_ms >= 0.0) {
+        bail!(
+            "invalid --jitter-ms {}: expected a finite number of ms >= 0",
+            args.jitter_ms
+        );
+    }
+    if !(0.0..1.0).contains(&args.drop) {
+        bail!(
+            "invalid --drop {}: expected a probability from 0 to below 1",
+            args.drop
+        );
+    }
     let predictor = Predictor::load(model.name, args.weights.as_deref())?;
     let path = named_set(&args.data, "test").unwrap_or_else(|| args.data.clone());
     let mut samples = read_samples(&path)?;
@@ -72,6 +95,11 @@ pub fn run(args: Args) -> Result<()> {
         let other_path = named_set(other, "test").unwrap_or_else(|| other.clone());
         samples = same_cells(samples, &read_samples(&other_path)?)
             .with_context(|| format!("--same-cells-as {}", other_path.display()))?;
+    }
+    if args.jitter_ms > 0.0 || args.drop > 0.0 {
+        for (i, s) in samples.iter_mut().enumerate() {
+            s.times_ms = perturb(&s.times_ms, args.jitter_ms, args.drop, args.seed, i as u64);
+        }
     }
     let report = with_threads(args.threads, || evaluate(&predictor, &samples))?;
     println!("{report}");

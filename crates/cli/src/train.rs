@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use spikepop_predict::augment::Augment;
 use spikepop_predict::data::{Sample, csv_files, read_csv, split_by_group};
 use spikepop_predict::train::{Loss, Progress, TrainConfig, train};
 
@@ -62,6 +63,18 @@ pub struct Args {
     /// trains with a large sd still pull their centre; 0 is the plain likelihood.
     #[arg(long, default_value_t = 0.0)]
     beta: f64,
+    /// Augmentation: probability that a training train is left untouched in an epoch.
+    #[arg(long, default_value_t = Augment::default().p_clean)]
+    p_clean: f64,
+    /// Augmentation: largest sd of the Gaussian spike-time jitter (ms), drawn per train in [0, this].
+    #[arg(long, default_value_t = Augment::default().max_jitter_ms)]
+    max_jitter_ms: f64,
+    /// Augmentation: largest probability of deleting each spike, drawn per train in [0, this].
+    #[arg(long, default_value_t = Augment::default().max_drop)]
+    max_drop: f64,
+    /// Augmentation: probability of cutting a random window of [n/2, n) spikes (trains of more than 10 spikes).
+    #[arg(long, default_value_t = Augment::default().p_window)]
+    p_window: f64,
     /// Worker threads for features and augmentation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -181,6 +194,12 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         loss: args.loss,
         beta: args.beta,
+        augment: Augment {
+            p_clean: args.p_clean,
+            p_window: args.p_window,
+            max_drop: args.max_drop,
+            max_jitter_ms: args.max_jitter_ms,
+        },
         ..TrainConfig::default()
     };
     cfg.validate()?;

@@ -108,6 +108,14 @@ fn train_resume_evaluate_and_predict() {
     bad.extend(["--beta", "1.5", "--loss", "laplace"]);
     let e = err(&spikepop(&bad));
     assert!(e.contains("--beta 1.5") && e.contains("from 0 to 1"), "{e}");
+    // So are augmentation settings outside their range.
+    let mut bad = args.to_vec();
+    bad.extend(["--p-clean", "2"]);
+    let e = err(&spikepop(&bad));
+    assert!(
+        e.contains("--p-clean 2") && e.contains("probability"),
+        "{e}"
+    );
     let mut resume = args.to_vec();
     resume.push("--resume");
     ok(&spikepop(&resume));
@@ -133,6 +141,16 @@ fn train_resume_evaluate_and_predict() {
         "{table}"
     );
     assert!(table.contains("in 1 sd g_s"), "{table}");
+
+    // --jitter-ms and --drop perturb the test trains, seeded: another table, the same one for the same seed.
+    let perturbed = ["--jitter-ms", "2", "--drop", "0.05", "--seed", "4"];
+    let jittered = ok(&evaluate(&perturbed));
+    assert_ne!(jittered, table);
+    assert_eq!(jittered, ok(&evaluate(&perturbed)));
+    let e = err(&evaluate(&["--drop", "1"]));
+    assert!(e.contains("--drop 1") && e.contains("probability"), "{e}");
+    let e = err(&evaluate(&["--jitter-ms=-1"]));
+    assert!(e.contains("--jitter-ms -1"), "{e}");
 
     // --same-cells-as: only the cells that fire in the other set (here, the same cells with the bursting
     // trains silent) are scored; cells whose DICs differ are refused.

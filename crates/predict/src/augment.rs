@@ -40,6 +40,26 @@ impl Augment {
         }
     }
 
+    /// Checks that the probabilities are in [0, 1] and the jitter is finite and >= 0.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for (name, p) in [
+            ("--p-clean", self.p_clean),
+            ("--p-window", self.p_window),
+            ("--max-drop", self.max_drop),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                anyhow::bail!("invalid {name} {p}: expected a probability from 0 to 1");
+            }
+        }
+        if !(self.max_jitter_ms.is_finite() && self.max_jitter_ms >= 0.0) {
+            anyhow::bail!(
+                "invalid --max-jitter-ms {}: expected a finite number of ms >= 0",
+                self.max_jitter_ms
+            );
+        }
+        Ok(())
+    }
+
     /// The augmented copy of `times` (sorted) for `stream` (e.g. epoch and sample index mixed by the caller).
     /// Deleting spikes never leaves fewer than 5 (or the original count, if smaller).
     pub fn apply(&self, times: &[f64], seed: u64, stream: u64) -> Vec<f64> {
@@ -56,25 +76,49 @@ impl Augment {
             t = &times[start..start + len];
         }
         let p_drop = self.max_drop * rng.random::<f64>();
-        let mut out: Vec<f64> = t
-            .iter()
-            .copied()
-            .filter(|_| rng.random::<f64>() >= p_drop)
-            .collect();
-        if out.len() < 5.min(t.len()) {
-            out = t.to_vec();
-        }
+        let mut out = drop_spikes(t, p_drop, &mut rng);
         let sd = self.max_jitter_ms * rng.random::<f64>();
-        if sd > 0.0 {
-            let normal = Normal::new(0.0, sd).expect("finite sd");
-            for x in &mut out {
-                *x += normal.sample(&mut rng);
-            }
-            out.sort_unstable_by(f64::total_cmp);
-            out.dedup();
-        }
+        jitter(&mut out, sd, &mut rng);
         out
     }
+}
+
+/// Deletes each spike with probability `p_drop`; keeps the train whole if fewer than 5 spikes (or the original
+/// count, if smaller) would be left.
+fn drop_spikes(t: &[f64], p_drop: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let out: Vec<f64> = t
+        .iter()
+        .copied()
+        .filter(|_| rng.random::<f64>() >= p_drop)
+        .collect();
+    if out.len() < 5.min(t.len()) {
+        t.to_vec()
+    } else {
+        out
+    }
+}
+
+/// Adds Gaussian jitter of sd `sd_ms` to every spike, then re-sorts (and drops exact duplicates).
+fn jitter(t: &mut Vec<f64>, sd_ms: f64, rng: &mut ChaCha8Rng) {
+    if sd_ms > 0.0 {
+        let normal = Normal::new(0.0, sd_ms).expect("finite sd");
+        for x in t.iter_mut() {
+            *x += normal.sample(rng);
+        }
+        t.sort_unstable_by(f64::total_cmp);
+        t.dedup();
+    }
+}
+
+/// A recording-like perturbation of a test train, seeded per `(seed, stream)`: each spike deleted with
+/// probability `p_drop` (at least 5 kept) and Gaussian jitter of sd `jitter_ms` on every spike. It measures how
+/// the predictor holds up on trains less clean than simulations (`spikepop evaluate --jitter-ms --drop`).
+pub fn perturb(times: &[f64], jitter_ms: f64, p_drop: f64, seed: u64, stream: u64) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    let mut out = drop_spikes(times, p_drop, &mut rng);
+    jitter(&mut out, jitter_ms, &mut rng);
+    out
 }
 
 #[cfg(test)]
@@ -93,5 +137,52 @@ mod tests {
         }
         assert_ne!(a.apply(&t, 7, 1), a.apply(&t, 8, 1));
         assert_eq!(Augment::none().apply(&t, 1, 2), t);
+    }
+
+    #[test]
+    fn perturb_deletes_and_jitters_as_asked() {
+        let t: Vec<f64> = (0..2000).map(|i| 100.0 * i as f64).collect();
+        assert_eq!(perturb(&t, 0.0, 0.0, 1, 2), t);
+        let x = perturb(&t, 0.0, 0.1, 1, 2);
+        assert!((1700..1900).contains(&x.len()), "{} kept of 2000", x.len());
+        assert!(x.iter().all(|v| t.contains(v)));
+        // Jitter only: every spike moved, with the asked sd (within sampling error).
+        let y = perturb(&t, 2.0, 0.0, 1, 2);
+        assert_eq!(y.len(), t.len());
+        let var = y.iter().zip(&t).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / t.len() as f64;
+        assert!((var.sqrt() - 2.0).abs() < 0.1, "jitter sd {}", var.sqrt());
+        assert_eq!(y, perturb(&t, 2.0, 0.0, 1, 2));
+        assert_ne!(y, perturb(&t, 2.0, 0.0, 1, 3));
+        // Never fewer than 5 spikes.
+        assert_eq!(perturb(&t[..6], 0.0, 0.99, 1, 2).len(), 6);
+    }
+
+    #[test]
+    fn validate_refuses_bad_settings() {
+        assert!(Augment::default().validate().is_ok());
+        for bad in [
+            Augment {
+                p_clean: 1.5,
+                ..Augment::default()
+            },
+            Augment {
+                max_drop: -0.1,
+                ..Augment::default()
+            },
+            Augment {
+                p_window: f64::NAN,
+                ..Augment::default()
+            },
+            Augment {
+                max_jitter_ms: -1.0,
+                ..Augment::default()
+            },
+            Augment {
+                max_jitter_ms: f64::INFINITY,
+                ..Augment::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 }

@@ -117,6 +117,7 @@ impl TrainConfig {
                 self.beta
             );
         }
+        self.augment.validate()?;
         Ok(())
     }
 }
