@@ -191,3 +191,94 @@ fn shipped_stg_weights_place_known_test_trains_within_3_sd() {
     }
     assert!(Predictor::embedded("da").is_err() || spikepop_predict::embedded_bytes("da").is_some());
 }
+
+/// The spike trains of a bundled example file (`examples/NAME`, `ID,spiking_times`).
+fn example_trains(name: &str) -> Vec<spikepop_spikes::SpikeTrain> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    spikepop_spikes::read_trains(&path, &Default::default())
+        .unwrap()
+        .trains
+}
+
+/// The DA example was simulated from `examples/da_set_models.csv`, so its true DICs are known: the built-in
+/// network must place each firing recording's true g_s and g_u within 3 sd, and call the silent one silent.
+#[test]
+fn shipped_da_weights_place_the_example_models_within_3_sd() {
+    if spikepop_predict::embedded_bytes("da").is_none() {
+        eprintln!("no DA weights built in; nothing to check");
+        return;
+    }
+    let p = Predictor::embedded("da").unwrap();
+    let model = spikepop_models::by_name("da").unwrap();
+    let models =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/da_set_models.csv");
+    let mut rdr = csv::Reader::from_path(&models).unwrap();
+    let truths: Vec<(String, Vec<f64>)> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r.iter().skip(1).map(|v| v.parse().unwrap()).collect(),
+            )
+        })
+        .collect();
+    let trains = example_trains("da_set.csv");
+    assert_eq!(trains.len(), truths.len());
+    let kernel = spikepop_dics::Kernel::new(model, model.default_vth);
+    let mut firing = 0;
+    for (train, (id, g)) in trains.iter().zip(&truths) {
+        assert_eq!(&train.id, id);
+        let truth = kernel.dics(g);
+        match p.predict(&train.times_ms) {
+            Prediction::Spiking { output, .. } => {
+                firing += 1;
+                for (name, t, mu, sd) in [
+                    ("g_s", truth.g_s, output.g_s, output.sd_g_s),
+                    ("g_u", truth.g_u, output.g_u, output.sd_g_u),
+                ] {
+                    assert!(
+                        (mu - t).abs() < 3.0 * sd,
+                        "DA example {id}: {name} predicted {mu:.2} ± {sd:.2}, true {t:.2}"
+                    );
+                }
+            }
+            Prediction::Silent => assert!(train.times_ms.len() < 3, "{id} is not silent"),
+        }
+    }
+    assert_eq!(firing, 4, "four of the five DA example models fire");
+}
+
+/// The STG example's bursting recordings are regular bursters (trains of the reference's own solver): the
+/// built-in network must say something about them (sd well below the 40-wide g_s and 20-wide g_u prior ranges
+/// of the training data). A network trained on more data once gave one of them g_s -13.5 ± 22.6
+/// (docs/predictor.md section 4); this guards against shipping such weights.
+#[test]
+fn shipped_stg_weights_are_informative_on_the_example_bursters() {
+    if spikepop_predict::embedded_bytes("stg").is_none() {
+        eprintln!("no STG weights built in; nothing to check");
+        return;
+    }
+    let p = Predictor::embedded("stg").unwrap();
+    let trains = example_trains("stg_set.csv");
+    assert_eq!(trains.len(), 5);
+    for t in &trains {
+        match p.predict(&t.times_ms) {
+            Prediction::Spiking { label, output, .. } if label == Label::Bursting => {
+                assert!(
+                    output.sd_g_s < 3.0 && output.sd_g_u < 3.0,
+                    "STG example {}: sd g_s {:.2}, sd g_u {:.2}",
+                    t.id,
+                    output.sd_g_s,
+                    output.sd_g_u
+                );
+            }
+            Prediction::Spiking { label, .. } => {
+                assert_eq!((t.id.as_str(), label), ("1", Label::Tonic))
+            }
+            Prediction::Silent => panic!("STG example {} is silent", t.id),
+        }
+    }
+}
