@@ -266,7 +266,11 @@ fn shipped_stg_weights_are_informative_on_the_example_bursters() {
     assert_eq!(trains.len(), 5);
     for t in &trains {
         match p.predict(&t.times_ms) {
-            Prediction::Spiking { label, output, .. } if label == Label::Bursting => {
+            Prediction::Spiking {
+                label: Label::Bursting,
+                output,
+                ..
+            } => {
                 assert!(
                     output.sd_g_s < 3.0 && output.sd_g_u < 3.0,
                     "STG example {}: sd g_s {:.2}, sd g_u {:.2}",
