@@ -652,6 +652,14 @@ pub fn train(
     w.notes.insert("hidden".into(), format!("{:?}", cfg.hidden));
     w.notes.insert("loss".into(), cfg.loss.name().into());
     w.notes.insert("beta".into(), cfg.beta.to_string());
+    let a = &cfg.augment;
+    w.notes.insert(
+        "augment".into(),
+        format!(
+            "p_clean={} p_window={} max_drop={} max_jitter_ms={}",
+            a.p_clean, a.p_window, a.max_drop, a.max_jitter_ms
+        ),
+    );
     Ok(Trained {
         weights: w,
         history,

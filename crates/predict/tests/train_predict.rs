@@ -85,6 +85,16 @@ fn tiny_training_reduces_the_loss_predicts_and_is_deterministic() {
     assert_eq!(a.weights.to_bytes(), b.weights.to_bytes());
     let c = train(&tiny_config(4, 8), &data, &val, None, false, &Quiet, &never).unwrap();
     assert_ne!(a.weights.to_bytes(), c.weights.to_bytes());
+    // The notes say how the weights were trained, augmentations included.
+    let aug = &tiny_config(3, 8).augment;
+    assert_eq!(
+        a.weights.notes["augment"],
+        format!(
+            "p_clean={} p_window={} max_drop={} max_jitter_ms={}",
+            aug.p_clean, aug.p_window, aug.max_drop, aug.max_jitter_ms
+        )
+    );
+    assert_eq!(a.weights.notes["seed"], "3");
 
     // The trained network labels and places a tonic and a bursting train.
     let p = Predictor { weights: a.weights };
