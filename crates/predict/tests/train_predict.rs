@@ -173,11 +173,9 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
 
 #[test]
 fn shipped_stg_weights_place_known_test_trains_within_3_sd() {
-    let Some(_) = spikepop_predict::embedded_bytes("stg") else {
-        eprintln!("no STG weights built in; nothing to check");
+    let Some(p) = built_in("stg") else {
         return;
     };
-    let p = Predictor::embedded("stg").unwrap();
     assert_eq!(p.weights.model, "stg");
     // One tonic and one bursting train from the test split (seed 2, never used for training).
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/known_stg.csv");
@@ -202,6 +200,15 @@ fn shipped_stg_weights_place_known_test_trains_within_3_sd() {
     assert!(Predictor::embedded("da").is_err() || spikepop_predict::embedded_bytes("da").is_some());
 }
 
+/// The network built into the binary for `model`, or `None` (with a note) when the build has no weights for it.
+fn built_in(model: &str) -> Option<Predictor> {
+    if spikepop_predict::embedded_bytes(model).is_none() {
+        eprintln!("no {model} weights built in; nothing to check");
+        return None;
+    }
+    Some(Predictor::embedded(model).unwrap())
+}
+
 /// The spike trains of a bundled example file (`examples/NAME`, `ID,spiking_times`).
 fn example_trains(name: &str) -> Vec<spikepop_spikes::SpikeTrain> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -216,11 +223,9 @@ fn example_trains(name: &str) -> Vec<spikepop_spikes::SpikeTrain> {
 /// network must place each firing recording's true g_s and g_u within 3 sd, and call the silent one silent.
 #[test]
 fn shipped_da_weights_place_the_example_models_within_3_sd() {
-    if spikepop_predict::embedded_bytes("da").is_none() {
-        eprintln!("no DA weights built in; nothing to check");
+    let Some(p) = built_in("da") else {
         return;
-    }
-    let p = Predictor::embedded("da").unwrap();
+    };
     let model = spikepop_models::by_name("da").unwrap();
     let models =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/da_set_models.csv");
@@ -267,11 +272,9 @@ fn shipped_da_weights_place_the_example_models_within_3_sd() {
 /// (docs/predictor.md section 4); this guards against shipping such weights.
 #[test]
 fn shipped_stg_weights_are_informative_on_the_example_bursters() {
-    if spikepop_predict::embedded_bytes("stg").is_none() {
-        eprintln!("no STG weights built in; nothing to check");
+    let Some(p) = built_in("stg") else {
         return;
-    }
-    let p = Predictor::embedded("stg").unwrap();
+    };
     let trains = example_trains("stg_set.csv");
     assert_eq!(trains.len(), 5);
     for t in &trains {
