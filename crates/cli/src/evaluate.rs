@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
-use spikepop_predict::augment::perturb;
+use spikepop_predict::augment::{check_jitter_ms, perturb};
 use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
 use spikepop_predict::features::is_silent;
@@ -76,12 +76,7 @@ fn same_cells(samples: Vec<Sample>, other: &[Sample]) -> Result<Vec<Sample>> {
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
-    if !(args.jitter_ms.is_finite() && args.jitter_ms >= 0.0) {
-        bail!(
-            "invalid --jitter-ms {}: expected a finite number of ms >= 0",
-            args.jitter_ms
-        );
-    }
+    check_jitter_ms("--jitter-ms", args.jitter_ms)?;
     if !(0.0..1.0).contains(&args.drop) {
         bail!(
             "invalid --drop {}: expected a probability from 0 to below 1",

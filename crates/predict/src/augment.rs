@@ -51,13 +51,7 @@ impl Augment {
                 anyhow::bail!("invalid {name} {p}: expected a probability from 0 to 1");
             }
         }
-        if !(self.max_jitter_ms.is_finite() && self.max_jitter_ms >= 0.0) {
-            anyhow::bail!(
-                "invalid --max-jitter-ms {}: expected a finite number of ms >= 0",
-                self.max_jitter_ms
-            );
-        }
-        Ok(())
+        check_jitter_ms("--max-jitter-ms", self.max_jitter_ms)
     }
 
     /// The augmented copy of `times` (sorted) for `stream` (e.g. epoch and sample index mixed by the caller).
@@ -81,6 +75,14 @@ impl Augment {
         jitter(&mut out, sd, &mut rng);
         out
     }
+}
+
+/// Checks a jitter sd given on the command line as `flag`: finite and >= 0 (ms).
+pub fn check_jitter_ms(flag: &str, ms: f64) -> anyhow::Result<()> {
+    if !(ms.is_finite() && ms >= 0.0) {
+        anyhow::bail!("invalid {flag} {ms}: expected a finite number of ms >= 0");
+    }
+    Ok(())
 }
 
 /// Deletes each spike with probability `p_drop`; keeps the train whole if fewer than 5 spikes (or the original
