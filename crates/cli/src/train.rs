@@ -75,6 +75,11 @@ pub struct Args {
     /// Augmentation: probability of cutting a random window of [n/2, n) spikes (trains of more than 10 spikes).
     #[arg(long, default_value_t = Augment::default().p_window)]
     p_window: f64,
+    /// Spike-time resolution (ms): Gaussian jitter of this sd on every training train, clean ones included.
+    /// The weights record it and the predictor blurs every train it is given the same way, so that the
+    /// network cannot read sub-resolution structure (the integrator's, not the cell's). 0: none.
+    #[arg(long, default_value_t = Augment::default().resolution_ms)]
+    resolution_ms: f64,
     /// Worker threads for features and augmentation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -199,6 +204,7 @@ pub fn run(args: Args) -> Result<()> {
             p_window: args.p_window,
             max_drop: args.max_drop,
             max_jitter_ms: args.max_jitter_ms,
+            resolution_ms: args.resolution_ms,
         },
         ..TrainConfig::default()
     };

@@ -116,10 +116,40 @@ fn train_resume_evaluate_and_predict() {
         e.contains("--p-clean 2") && e.contains("probability"),
         "{e}"
     );
+    let e = err(&spikepop(
+        &[args.as_slice(), &["--resolution-ms=-1"]].concat(),
+    ));
+    assert!(e.contains("--resolution-ms -1"), "{e}");
     let mut resume = args.to_vec();
     resume.push("--resume");
     ok(&spikepop(&resume));
     assert_eq!(std::fs::read(&w).unwrap(), first);
+
+    // --resolution-ms: recorded in the weights, which then blur every train they are given (reproducibly).
+    let blurred = dir.path().join("blurred.safetensors");
+    let mut res = args.to_vec();
+    res[6] = p(&blurred);
+    res.extend(["--resolution-ms", "0.5"]);
+    ok(&spikepop(&res));
+    let bytes = std::fs::read(&blurred).unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains(r#""resolution_ms":"0.5""#));
+    let predict_with = |weights: &std::path::Path, out: &std::path::Path| {
+        ok(&spikepop(&[
+            "predict",
+            "--model",
+            "stg",
+            "--input",
+            p(&test),
+            "--weights",
+            p(weights),
+            "-o",
+            p(out),
+        ]));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let a = predict_with(&blurred, &dir.path().join("a.csv"));
+    assert_eq!(a, predict_with(&blurred, &dir.path().join("b.csv")));
+    assert_ne!(a, predict_with(&w, &dir.path().join("c.csv")));
 
     let evaluate = |extra: &[&str]| {
         let mut a = vec![

@@ -57,14 +57,34 @@ pub enum Prediction {
     },
 }
 
+/// Blurred copies per train for weights with a spike-time resolution ([`Weights::resolution_ms`]).
+pub const DEFAULT_COPIES: usize = 4;
+
+/// Copy `k` of `times` blurred at `resolution_ms` ([`augment::blur`]), seeded by the train itself
+/// ([`augment::train_seed`]): the same train always gives the same copies.
+pub(crate) fn blurred(times: &[f64], resolution_ms: f64, k: u64) -> Vec<f64> {
+    augment::blur(times, resolution_ms, augment::train_seed(times), k)
+}
+
 /// A loaded predictor.
 #[derive(Clone, Debug)]
 pub struct Predictor {
     /// The weights.
     pub weights: Weights,
+    /// Blurred copies of each train whose predictions are pooled, when the weights have a resolution: the
+    /// mean of the centres and label probabilities, and the sd of the mixture. 1 or more.
+    pub copies: usize,
 }
 
 impl Predictor {
+    /// A predictor of these weights, with [`DEFAULT_COPIES`].
+    pub fn new(weights: Weights) -> Predictor {
+        Predictor {
+            weights,
+            copies: DEFAULT_COPIES,
+        }
+    }
+
     /// The predictor shipped in the binary for `model`; an error if none was embedded.
     pub fn embedded(model: &str) -> anyhow::Result<Predictor> {
         let bytes = embedded_bytes(model).ok_or_else(|| {
@@ -75,7 +95,7 @@ impl Predictor {
         })?;
         let weights = Weights::from_bytes(bytes)
             .map_err(|e| anyhow::anyhow!("the built-in weights for `{model}` are unusable: {e}"))?;
-        Ok(Predictor { weights })
+        Ok(Predictor::new(weights))
     }
 
     /// Loads a weights file, checking that it was trained for `model` (when given).
@@ -93,7 +113,7 @@ impl Predictor {
                 weights.model
             );
         }
-        Ok(Predictor { weights })
+        Ok(Predictor::new(weights))
     }
 
     /// `--weights FILE` if given, else the embedded weights of `model`.
@@ -113,29 +133,128 @@ impl Predictor {
 
     /// Predicts many trains, batched and in parallel (results in input order).
     pub fn predict_many(&self, trains: &[&[f64]]) -> Vec<Prediction> {
+        let r = self.weights.resolution_ms;
+        let copies = if r > 0.0 { self.copies.max(1) } else { 1 };
         trains
             .par_chunks(256)
             .flat_map_iter(|chunk| {
-                let feats: Vec<Option<([f32; features::N_FEATURES], Label)>> =
-                    chunk.iter().map(|t| features::features(t)).collect();
+                let feats: Vec<Option<([f32; features::N_FEATURES], Label)>> = chunk
+                    .iter()
+                    .flat_map(|t| {
+                        (0..copies as u64).map(move |k| {
+                            if r > 0.0 {
+                                features::features(&blurred(t, r, k))
+                            } else {
+                                features::features(t)
+                            }
+                        })
+                    })
+                    .collect();
                 let x: Vec<f32> = feats.iter().flatten().flat_map(|(f, _)| *f).collect();
                 let rows = x.len() / features::N_FEATURES;
                 let mut outs = self.weights.forward(&x, rows).into_iter();
                 feats
-                    .into_iter()
-                    .map(|f| match f {
-                        None => Prediction::Silent,
-                        Some((_, true_label)) => {
-                            let output = outs.next().expect("one output per row");
-                            Prediction::Spiking {
-                                label: features::LABELS[output.label_index()],
-                                true_label,
-                                output,
+                    .chunks(copies)
+                    .map(|group| {
+                        // A copy can only turn silent if blurring merged spikes; pool the firing ones.
+                        let firing: Vec<(Output, Label)> = group
+                            .iter()
+                            .flatten()
+                            .map(|(_, l)| (outs.next().expect("one output per row"), *l))
+                            .collect();
+                        match firing.first() {
+                            None => Prediction::Silent,
+                            Some(&(_, true_label)) => {
+                                let output = pool(firing.into_iter().map(|(o, _)| o).collect());
+                                Prediction::Spiking {
+                                    label: features::LABELS[output.label_index()],
+                                    true_label,
+                                    output,
+                                }
                             }
                         }
                     })
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+}
+
+/// The pooled prediction of several copies of one train: mean label probabilities and centres, and the sd
+/// of the equal-weight mixture of their Gaussians (within-copy variance plus the spread of the centres).
+fn pool(outs: Vec<Output>) -> Output {
+    if outs.len() == 1 {
+        return outs.into_iter().next().expect("one output");
+    }
+    let n = outs.len() as f64;
+    let mean = |f: &dyn Fn(&Output) -> f64| outs.iter().map(f).sum::<f64>() / n;
+    let g_s = mean(&|o| o.g_s);
+    let g_u = mean(&|o| o.g_u);
+    let sd_g_s = mean(&|o| o.sd_g_s.powi(2) + (o.g_s - g_s).powi(2)).sqrt();
+    let sd_g_u = mean(&|o| o.sd_g_u.powi(2) + (o.g_u - g_u).powi(2)).sqrt();
+    let mut p = [0f32; features::LABELS.len()];
+    for o in &outs {
+        for (a, b) in p.iter_mut().zip(o.p) {
+            *a += b / n as f32;
+        }
+    }
+    Output {
+        p,
+        g_s,
+        sd_g_s,
+        g_u,
+        sd_g_u,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_are_pooled_into_a_mixture_and_reproducible() {
+        let mut w = net::tests::random_weights(&[16], 3);
+        let t: Vec<f64> = (0..60)
+            .map(|i| 80.0 * i as f64 + 0.7 * (i as f64).sin())
+            .collect();
+        // Without a resolution the train is used as given, whatever the copies.
+        let plain = Predictor::new(w.clone()).predict(&t);
+        let (x, _) = features::features(&t).unwrap();
+        match &plain {
+            Prediction::Spiking { output, .. } => assert_eq!(*output, w.forward(&x, 1)[0]),
+            other => panic!("{other:?}"),
+        }
+        w.resolution_ms = 0.5;
+        let p = Predictor::new(w.clone());
+        let a = p.predict(&t);
+        assert_eq!(a, p.predict(&t));
+        assert_ne!(a, plain);
+        let singles: Vec<Output> = (0..DEFAULT_COPIES as u64)
+            .map(|k| {
+                let (x, _) = features::features(&blurred(&t, 0.5, k)).unwrap();
+                w.forward(&x, 1)[0].clone()
+            })
+            .collect();
+        let Prediction::Spiking { output, .. } = a else {
+            panic!("{a:?}")
+        };
+        let n = singles.len() as f64;
+        let mean_s = singles.iter().map(|o| o.g_s).sum::<f64>() / n;
+        assert!((output.g_s - mean_s).abs() < 1e-9);
+        let within = (singles.iter().map(|o| o.sd_g_s.powi(2)).sum::<f64>() / n).sqrt();
+        assert!(output.sd_g_s >= within - 1e-12);
+        let spread = singles
+            .iter()
+            .map(|o| (o.g_s - mean_s).powi(2))
+            .sum::<f64>()
+            / n;
+        assert!((output.sd_g_s.powi(2) - within.powi(2) - spread).abs() < 1e-9);
+        assert!((output.p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        // One copy is copy 0 alone.
+        let one = Predictor { copies: 1, ..p };
+        match one.predict(&t) {
+            Prediction::Spiking { output, .. } => assert_eq!(output, singles[0]),
+            other => panic!("{other:?}"),
+        }
     }
 }

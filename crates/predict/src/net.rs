@@ -11,7 +11,8 @@
 //! `y_mean`, `y_sd` `[2]`; `hidden.<k>.weight` `[d_in, d_out]` and `hidden.<k>.bias` `[d_out]` for
 //! k = 0, 1, ...; `head.weight` `[H, 4 + C]`, `head.bias` `[4 + C]`; `temperature` `[C, 2]`. Metadata:
 //! `format` = `spikepop-predict`, `model` (stg or da), `features_version`, `labels` (comma-separated),
-//! `activation` = `silu`, `sd_floor`, and free-form training notes.
+//! `activation` = `silu`, `sd_floor`, `resolution_ms` (only when > 0; see [`crate::augment::blur`]), and
+//! free-form training notes.
 
 use std::collections::BTreeMap;
 
@@ -80,6 +81,9 @@ pub struct Weights {
     pub temperature: Vec<[f32; 2]>,
     /// Smallest standard deviation, in standardised units.
     pub sd_floor: f32,
+    /// Spike-time resolution (ms) the network was trained at: the predictor blurs every train by it
+    /// ([`crate::augment::blur`]); 0 for none (and for files without the key).
+    pub resolution_ms: f64,
     /// Free-form notes written to and read from the file's metadata (training data, epochs, seed, ...).
     pub notes: BTreeMap<String, String>,
 }
@@ -288,6 +292,9 @@ impl Weights {
         meta.insert("labels".into(), LABELS.map(|l| l.as_str()).join(","));
         meta.insert("activation".into(), "silu".into());
         meta.insert("sd_floor".into(), self.sd_floor.to_string());
+        if self.resolution_ms > 0.0 {
+            meta.insert("resolution_ms".into(), self.resolution_ms.to_string());
+        }
         // Written by hand (not by `safetensors::serialize`, whose metadata is a HashMap) so that the same
         // weights always give the same bytes: header keys sorted, tensors in name order.
         tensors.sort_by(|a, b| a.0.cmp(&b.0));
@@ -379,6 +386,17 @@ impl Weights {
                 key: "sd_floor",
                 msg: "expected a number >= 0".into(),
             })?;
+        let resolution_ms: f64 = match meta.get("resolution_ms") {
+            None => 0.0,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                .ok_or(WeightsError::Metadata {
+                    key: "resolution_ms",
+                    msg: format!("`{v}`; expected a number of ms >= 0"),
+                })?,
+        };
         let model = get("model")?;
         let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>, WeightsError> {
             let t = st
@@ -447,13 +465,14 @@ impl Weights {
             return Err(WeightsError::Value("temperature".into()));
         }
         let temperature = t.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-        const FIXED: [&str; 7] = [
+        const FIXED: [&str; 8] = [
             "format",
             "model",
             "features_version",
             "labels",
             "activation",
             "sd_floor",
+            "resolution_ms",
             "__metadata__",
         ];
         let notes = meta
@@ -470,6 +489,7 @@ impl Weights {
             head,
             temperature,
             sd_floor,
+            resolution_ms,
             notes,
         })
     }
@@ -508,6 +528,7 @@ pub(crate) mod tests {
             head,
             temperature: vec![[1.0, 1.0]; LABELS.len()],
             sd_floor: 0.01,
+            resolution_ms: 0.0,
             notes: BTreeMap::from([("epochs".to_string(), "3".to_string())]),
         }
     }
@@ -518,6 +539,23 @@ pub(crate) mod tests {
         let back = Weights::from_bytes(&w.to_bytes()).unwrap();
         assert_eq!(back, w);
         assert_eq!(w.n_params(), N_FEATURES * 16 + 16 + 16 * 8 + 8 + 8 * 7 + 7);
+        // The resolution is written only when set, so files without it read as 0.
+        assert!(!String::from_utf8_lossy(&w.to_bytes()).contains("resolution_ms"));
+        let r = Weights {
+            resolution_ms: 0.05,
+            ..w
+        };
+        let bytes = r.to_bytes();
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""resolution_ms":"0.05""#));
+        assert_eq!(Weights::from_bytes(&bytes).unwrap(), r);
+        let at = bytes
+            .windows(6)
+            .position(|w| w == br#""0.05""#)
+            .expect("the value in the header");
+        let mut bad = bytes.clone();
+        bad[at..at + 6].copy_from_slice(br#""-1.0""#);
+        let e = Weights::from_bytes(&bad).unwrap_err();
+        assert!(e.to_string().contains("resolution_ms"), "{e}");
     }
 
     #[test]

@@ -152,12 +152,13 @@ pub struct Encoded {
     pub label: usize,
 }
 
-/// Encodes samples (silent ones are dropped): features of the train as given.
-pub fn encode(samples: &[Sample]) -> Vec<Encoded> {
+/// Encodes samples (silent ones are dropped): features of the train as the predictor sees it, blurred at
+/// `resolution_ms` as its first copy is ([`Predictor::copies`](crate::Predictor)).
+pub fn encode(samples: &[Sample], resolution_ms: f64) -> Vec<Encoded> {
     samples
         .par_iter()
         .filter_map(|s| {
-            let (x, l) = features(&s.times_ms)?;
+            let (x, l) = features(&crate::blurred(&s.times_ms, resolution_ms, 0))?;
             Some(Encoded {
                 x,
                 y: [s.g_s as f32, s.g_u as f32],
@@ -323,6 +324,7 @@ fn init_weights(
         head,
         temperature: vec![[1.0, 1.0]; LABELS.len()],
         sd_floor: cfg.sd_floor,
+        resolution_ms: cfg.augment.resolution_ms,
         notes: BTreeMap::new(),
     }
 }
@@ -464,8 +466,8 @@ pub fn train(
     cancel: &AtomicBool,
 ) -> Result<Trained> {
     cfg.validate()?;
-    let clean = encode(train);
-    let val_enc = encode(val);
+    let clean = encode(train, cfg.augment.resolution_ms);
+    let val_enc = encode(val, cfg.augment.resolution_ms);
     if clean.len() < 2 {
         bail!(
             "the training data hold {} non-silent trains; expected at least 2",
@@ -653,13 +655,14 @@ pub fn train(
     w.notes.insert("loss".into(), cfg.loss.name().into());
     w.notes.insert("beta".into(), cfg.beta.to_string());
     let a = &cfg.augment;
-    w.notes.insert(
-        "augment".into(),
-        format!(
-            "p_clean={} p_window={} max_drop={} max_jitter_ms={}",
-            a.p_clean, a.p_window, a.max_drop, a.max_jitter_ms
-        ),
+    let mut aug = format!(
+        "p_clean={} p_window={} max_drop={} max_jitter_ms={}",
+        a.p_clean, a.p_window, a.max_drop, a.max_jitter_ms
     );
+    if a.resolution_ms > 0.0 {
+        aug += &format!(" resolution_ms={}", a.resolution_ms);
+    }
+    w.notes.insert("augment".into(), aug);
     Ok(Trained {
         weights: w,
         history,
