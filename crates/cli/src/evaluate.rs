@@ -40,6 +40,10 @@ pub struct Args {
     /// Seed of the perturbations (--jitter-ms, --drop).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Blurred copies of each train pooled into its prediction, for weights trained with a spike-time
+    /// resolution (more: smoother and slower).
+    #[arg(long, value_name = "N", default_value_t = spikepop_predict::DEFAULT_COPIES)]
+    copies: usize,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -83,7 +87,13 @@ pub fn run(args: Args) -> Result<()> {
             args.drop
         );
     }
-    let predictor = Predictor::load(model.name, args.weights.as_deref())?;
+    if args.copies == 0 {
+        bail!("invalid --copies 0: expected 1 or more");
+    }
+    let predictor = Predictor {
+        copies: args.copies,
+        ..Predictor::load(model.name, args.weights.as_deref())?
+    };
     let path = named_set(&args.data, "test").unwrap_or_else(|| args.data.clone());
     let mut samples = read_samples(&path)?;
     if let Some(other) = &args.same_cells_as {

@@ -72,7 +72,7 @@ pub struct Predictor {
     /// The weights.
     pub weights: Weights,
     /// Blurred copies of each train whose predictions are pooled, when the weights have a resolution: the
-    /// mean of the centres and label probabilities, and the sd of the mixture. 1 or more.
+    /// mean of the centres and label probabilities, the root mean square of the sds. 1 or more.
     pub copies: usize,
 }
 
@@ -180,8 +180,11 @@ impl Predictor {
     }
 }
 
-/// The pooled prediction of several copies of one train: mean label probabilities and centres, and the sd
-/// of the equal-weight mixture of their Gaussians (within-copy variance plus the spread of the centres).
+/// The pooled prediction of several blurred copies of one train: the mean of their label probabilities and
+/// centres, and the root mean square of their sds. Each copy's sd already counts the blur's share of the error
+/// (the network was trained on blurred trains); averaging the centres only shrinks that share, so the pooled sd
+/// errs, slightly, on the wide side. (An ensemble's mixture sd would add the spread of the centres a second
+/// time: 2-sd coverage of tonic STG trains went from 97.5% to 98.5%.)
 fn pool(outs: Vec<Output>) -> Output {
     if outs.len() == 1 {
         return outs.into_iter().next().expect("one output");
@@ -190,8 +193,8 @@ fn pool(outs: Vec<Output>) -> Output {
     let mean = |f: &dyn Fn(&Output) -> f64| outs.iter().map(f).sum::<f64>() / n;
     let g_s = mean(&|o| o.g_s);
     let g_u = mean(&|o| o.g_u);
-    let sd_g_s = mean(&|o| o.sd_g_s.powi(2) + (o.g_s - g_s).powi(2)).sqrt();
-    let sd_g_u = mean(&|o| o.sd_g_u.powi(2) + (o.g_u - g_u).powi(2)).sqrt();
+    let sd_g_s = mean(&|o| o.sd_g_s.powi(2)).sqrt();
+    let sd_g_u = mean(&|o| o.sd_g_u.powi(2)).sqrt();
     let mut p = [0f32; features::LABELS.len()];
     for o in &outs {
         for (a, b) in p.iter_mut().zip(o.p) {
@@ -212,7 +215,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copies_are_pooled_into_a_mixture_and_reproducible() {
+    fn copies_are_pooled_and_reproducible() {
         let mut w = net::tests::random_weights(&[16], 3);
         let t: Vec<f64> = (0..60)
             .map(|i| 80.0 * i as f64 + 0.7 * (i as f64).sin())
@@ -241,14 +244,12 @@ mod tests {
         let n = singles.len() as f64;
         let mean_s = singles.iter().map(|o| o.g_s).sum::<f64>() / n;
         assert!((output.g_s - mean_s).abs() < 1e-9);
-        let within = (singles.iter().map(|o| o.sd_g_s.powi(2)).sum::<f64>() / n).sqrt();
-        assert!(output.sd_g_s >= within - 1e-12);
-        let spread = singles
-            .iter()
-            .map(|o| (o.g_s - mean_s).powi(2))
-            .sum::<f64>()
-            / n;
-        assert!((output.sd_g_s.powi(2) - within.powi(2) - spread).abs() < 1e-9);
+        let rms = (singles.iter().map(|o| o.sd_g_s.powi(2)).sum::<f64>() / n).sqrt();
+        assert!((output.sd_g_s - rms).abs() < 1e-9);
+        assert!(
+            singles.iter().any(|o| o.g_s != singles[0].g_s),
+            "the copies differ"
+        );
         assert!((output.p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         // One copy is copy 0 alone.
         let one = Predictor { copies: 1, ..p };

@@ -362,14 +362,24 @@ pub fn loss_of(w: &Weights, set: &[Encoded], loss: Loss) -> (f64, f64) {
     (nll / n, ce / n)
 }
 
-/// Fits the calibration temperature of each DIC and label on a validation set: the factor that makes the
-/// z-scores' 1-sd and 2-sd coverage closest to the Gaussian 68.3% and 95.4% (least squares over a grid);
-/// labels with fewer than 50 validation trains get the temperature of all trains.
-pub fn calibrate(w: &mut Weights, val: &[Encoded]) {
+/// Fits the calibration temperature of each DIC and label on the validation trains, as the predictor sees
+/// them (blurred copies pooled, [`crate::Predictor`]): the factor that makes the z-scores' 1-sd and 2-sd
+/// coverage closest to the Gaussian 68.3% and 95.4% (least squares over a grid); labels with fewer than 50
+/// validation trains get the temperature of all trains.
+pub fn calibrate(w: &mut Weights, val: &[Sample]) {
     w.temperature = vec![[1.0, 1.0]; LABELS.len()];
-    let x: Vec<f32> = val.iter().flat_map(|e| e.x).collect();
-    let out = w.forward(&x, val.len());
-    let y: Vec<[f32; 2]> = val.iter().map(|e| e.y).collect();
+    let trains: Vec<&[f64]> = val.iter().map(|s| s.times_ms.as_slice()).collect();
+    let preds = crate::Predictor::new(w.clone()).predict_many(&trains);
+    let (out, y): (Vec<Output>, Vec<[f32; 2]>) = preds
+        .into_iter()
+        .zip(val)
+        .filter_map(|(p, s)| match p {
+            crate::Prediction::Spiking { output, .. } => {
+                Some((output, [s.g_s as f32, s.g_u as f32]))
+            }
+            crate::Prediction::Silent => None,
+        })
+        .unzip();
     w.temperature = fit_temperatures(&out, &y);
 }
 
@@ -643,7 +653,7 @@ pub fn train(
         progress.epoch(epoch + 1, train_loss, val_loss);
     }
     let (_, best_epoch, mut w) = best.context("no epoch was run")?;
-    calibrate(&mut w, &val_enc);
+    calibrate(&mut w, val);
     w.notes.insert("epochs".into(), cfg.epochs.to_string());
     w.notes.insert("best_epoch".into(), best_epoch.to_string());
     w.notes.insert("seed".into(), cfg.seed.to_string());
