@@ -39,19 +39,42 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// `out[b] = x[b] W + bias` for a batch of rows.
+    /// `out[b] = x[b] W + bias` for a batch of rows. Each row is computed on its own, in the same order of
+    /// operations whatever the batch and the CPU (no fused multiply-add), so a train's prediction does not
+    /// depend on the trains batched with it nor on the machine; on x86-64 CPUs with AVX2 the same loop runs
+    /// on 8-wide vectors (the Predictor benchmark: about twice as fast as 4-wide SSE2).
     fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+        assert_eq!(self.w.len(), self.d_in * self.d_out, "weight shape");
+        assert_eq!(self.b.len(), self.d_out, "bias shape");
+        assert_eq!(x.len(), rows * self.d_in, "input shape");
         out.clear();
         out.resize(rows * self.d_out, 0.0);
-        for r in 0..rows {
-            let o = &mut out[r * self.d_out..(r + 1) * self.d_out];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { self.rows_avx2(x, out) };
+            return;
+        }
+        self.rows(x, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn rows_avx2(&self, x: &[f32], out: &mut [f32]) {
+        self.rows(x, out);
+    }
+
+    #[inline(always)]
+    fn rows(&self, x: &[f32], out: &mut [f32]) {
+        for (o, xr) in out
+            .chunks_exact_mut(self.d_out)
+            .zip(x.chunks_exact(self.d_in))
+        {
             o.copy_from_slice(&self.b);
-            let xr = &x[r * self.d_in..(r + 1) * self.d_in];
-            for (i, &xi) in xr.iter().enumerate() {
+            for (&xi, wr) in xr.iter().zip(self.w.chunks_exact(self.d_out)) {
                 if xi == 0.0 {
                     continue;
                 }
-                let wr = &self.w[i * self.d_out..(i + 1) * self.d_out];
                 for (oj, wj) in o.iter_mut().zip(wr) {
                     *oj += xi * wj;
                 }
@@ -530,6 +553,50 @@ pub(crate) mod tests {
             sd_floor: 0.01,
             resolution_ms: 0.0,
             notes: BTreeMap::from([("epochs".to_string(), "3".to_string())]),
+        }
+    }
+
+    #[test]
+    fn a_row_does_not_depend_on_its_batch_nor_on_the_vector_width() {
+        use rand::{Rng, SeedableRng};
+        let w = random_weights(&[64, 32], 7);
+        let d = &w.hidden[0];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let rows = 37;
+        let x: Vec<f32> = (0..rows * d.d_in)
+            .map(|i| {
+                if i % 5 == 0 {
+                    0.0
+                } else {
+                    rng.random_range(-3.0..3.0)
+                }
+            })
+            .collect();
+        let mut batch = Vec::new();
+        d.forward(&x, rows, &mut batch);
+        // The definition, one scalar product at a time, summed in input order.
+        for (r, xr) in x.chunks_exact(d.d_in).enumerate() {
+            let mut one = Vec::new();
+            d.forward(xr, 1, &mut one);
+            assert_eq!(one[..], batch[r * d.d_out..(r + 1) * d.d_out]);
+            for (j, got) in one.iter().enumerate() {
+                let mut y = d.b[j];
+                for (i, xi) in xr.iter().enumerate() {
+                    if *xi != 0.0 {
+                        y += xi * d.w[i * d.d_out + j];
+                    }
+                }
+                assert_eq!(y.to_bits(), got.to_bits(), "row {r}, output {j}");
+            }
+        }
+        // And through the whole network.
+        let xs: Vec<f32> = (0..3 * N_FEATURES).map(|i| (i % 11) as f32 - 4.0).collect();
+        let all = w.raw(&xs, 3);
+        for r in 0..3 {
+            assert_eq!(
+                w.raw(&xs[r * N_FEATURES..(r + 1) * N_FEATURES], 1)[..],
+                all[r * 7..(r + 1) * 7]
+            );
         }
     }
 
