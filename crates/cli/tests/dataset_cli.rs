@@ -409,3 +409,57 @@ fn the_slurm_example_runs_the_shards_then_the_merge() {
         read(one.join("part-0.parquet"))
     );
 }
+
+/// The rows do not depend on the processor either. glibc picks its `exp` (and `log`, `sin`, ...) among code paths
+/// for the CPU at start-up; masking FMA and AVX2 (`GLIBC_TUNABLES`) makes this machine run the paths of an older
+/// CPU. Before the simulator's rate tables took `exp` from the `libm` crate, nearly every spike time differed
+/// between the two runs. (On a CPU without FMA both runs take the same paths and the check is void.)
+#[test]
+fn rows_do_not_depend_on_the_processors_math_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    for model in ["stg", "da"] {
+        let run = |name: &str, masked: bool| {
+            let dir = tmp.path().join(format!("{model}-{name}"));
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_spikepop"));
+            cmd.args([
+                "dataset",
+                "--model",
+                model,
+                "--targets",
+                "4",
+                "--per-target",
+                "2",
+                "--seed",
+                "5",
+                "--duration",
+                "4000",
+                "--transient",
+                "1000",
+                "--format",
+                "csv",
+                "-o",
+                s(&dir),
+            ]);
+            if masked {
+                cmd.env(
+                    "GLIBC_TUNABLES",
+                    "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX2_Usable,-FMA_Usable",
+                );
+            }
+            let o = cmd.output().expect("spikepop runs");
+            assert!(o.status.success(), "{}", stderr(&o));
+            read(dir.join("part-0.csv"))
+        };
+        let native = run("native", false);
+        let masked = run("masked", true);
+        assert!(
+            native.len() > 1000,
+            "{model}: {} bytes of rows",
+            native.len()
+        );
+        assert!(
+            native == masked,
+            "{model}: the rows differ between the two runs"
+        );
+    }
+}

@@ -59,7 +59,7 @@ pub fn w_factor(tau: f64, tau1: f64, tau2: f64) -> f64 {
     if tau > tau2 {
         0.0
     } else if tau > tau1 {
-        (tau2.ln() - tau.ln()) / (tau2.ln() - tau1.ln())
+        (libm::log(tau2) - libm::log(tau)) / (libm::log(tau2) - libm::log(tau1))
     } else {
         1.0
     }

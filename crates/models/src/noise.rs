@@ -55,8 +55,8 @@ impl NoiseTrace {
 fn filtfilt_butterworth4(x: &mut [f64], fs_hz: f64, cutoff_hz: f64) {
     // The two sections of a 4th-order Butterworth: Q = 1 / (2 cos(k pi / 8)), k = 1, 3.
     let qs = [
-        1.0 / (2.0 * (std::f64::consts::PI / 8.0).cos()),
-        1.0 / (2.0 * (3.0 * std::f64::consts::PI / 8.0).cos()),
+        1.0 / (2.0 * libm::cos(std::f64::consts::PI / 8.0)),
+        1.0 / (2.0 * libm::cos(3.0 * std::f64::consts::PI / 8.0)),
     ];
     let coeffs: Vec<Coefficients<f64>> = qs
         .iter()

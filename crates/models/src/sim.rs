@@ -342,7 +342,7 @@ impl<'m> Compiled<'m> {
             match g.gating {
                 Gating::Hh { inf, tau } | Gating::CaDependent { inf, tau, .. } => {
                     val[k] = inf.at(v);
-                    dec[k] = (-dt / guarded_tau(&tau, v)).exp();
+                    dec[k] = libm::exp(-dt / guarded_tau(&tau, v));
                 }
                 Gating::Instant { inf } => val[k] = inf.at(v),
                 Gating::Kinetic { a0, b0, ai, bi, .. } => {
@@ -695,7 +695,7 @@ fn run_lanes_impl<
     c.coefficients(u0[0], 0.5 * c.dt, &mut first);
     // Calcium decays over half a step, then a whole one.
     let (ca_half, ca_full) = c.ca.as_ref().map_or((1.0, 1.0), |(_, tau, _, _)| {
-        ((-0.5 * c.dt / tau).exp(), (-c.dt / tau).exp())
+        (libm::exp(-0.5 * c.dt / tau), libm::exp(-c.dt / tau))
     });
     // Gate powers, with the constant-one slot at the end.
     let mut gp = vec![[1.0; L]; n_slots + 1];
@@ -919,9 +919,9 @@ fn kinetic_propagator([a0, b0, ai, bi]: [f64; 4], dt: f64) -> [f64; 6] {
     let c = if d.abs() * dt < 1e-12 {
         dt
     } else {
-        (d * dt).exp_m1() / d
+        libm::expm1(d * dt) / d
     };
-    let e2 = (l2 * dt).exp();
+    let e2 = libm::exp(l2 * dt);
     let p00 = e2 * (1.0 + (a[0][0] - l2) * c);
     let p01 = e2 * a[0][1] * c;
     let p10 = e2 * a[1][0] * c;

@@ -3,11 +3,39 @@
 //! Every function is evaluated by one generic [`VFn::eval`], so the same declaration yields values (with
 //! `f64`) and exact derivatives (with dual numbers, [`VFn::eval_d`]) for the DIC sensitivities.
 
-use num_dual::{Dual64, DualNum};
+use num_dual::{Dual2_64, Dual64, DualNum};
 
-/// A real number that the voltage functions can be evaluated on: `f64`, or a dual number for derivatives.
-pub trait Real: DualNum<Primitive = f64> + Copy {}
-impl<T: DualNum<Primitive = f64> + Copy> Real for T {}
+/// A real number that the voltage functions can be evaluated on: `f64`, or a dual number for first (`Dual64`)
+/// or second (`Dual2_64`) derivatives.
+pub trait Real: DualNum<Primitive = f64> + Copy {
+    /// `e^self` through [`libm::exp`]: the same bits on every processor. The platform's `exp` (glibc) picks an
+    /// FMA code path at run time, and a last-bit difference in a rate table grows, over a simulation, into
+    /// different spike times: the same `--seed` gave different data sets on different CPUs.
+    fn exp_portable(self) -> Self;
+}
+
+impl Real for f64 {
+    #[inline]
+    fn exp_portable(self) -> f64 {
+        libm::exp(self)
+    }
+}
+
+impl Real for Dual64 {
+    #[inline]
+    fn exp_portable(self) -> Dual64 {
+        let e = libm::exp(self.re);
+        Dual64::new(e, self.eps * e)
+    }
+}
+
+impl Real for Dual2_64 {
+    #[inline]
+    fn exp_portable(self) -> Dual2_64 {
+        let e = libm::exp(self.re);
+        Dual2_64::new(e, self.v1 * e, (self.v2 + self.v1 * self.v1) * e)
+    }
+}
 
 /// The generalised sigmoid `gsig(V; a, b, c, d) = a + b / (1 + exp((V + d) / c))` of the reference code.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,7 +67,7 @@ impl Sig {
     }
 
     fn eval<D: Real>(&self, v: D) -> D {
-        let e = ((v + self.d) / self.c).exp();
+        let e = ((v + self.d) / self.c).exp_portable();
         (e + 1.0).recip() * self.b + self.a
     }
 }
@@ -131,15 +159,18 @@ impl VFn {
                 k1,
                 v2,
                 k2,
-            } => (((v + v1) / k1).exp() + ((v + v2) / k2).exp()).recip() * scale + base,
-            VFn::Exp { a, k } => (v * k).exp() * a,
+            } => {
+                (((v + v1) / k1).exp_portable() + ((v + v2) / k2).exp_portable()).recip() * scale
+                    + base
+            }
+            VFn::Exp { a, k } => (v * k).exp_portable() * a,
             VFn::InvRateSum {
                 base,
                 a1,
                 k1,
                 a2,
                 k2,
-            } => ((v * k1).exp() * a1 + (v * k2).exp() * a2).recip() + base,
+            } => ((v * k1).exp_portable() * a1 + (v * k2).exp_portable() * a2).recip() + base,
             VFn::InvLinoidExp {
                 base,
                 p,
@@ -149,10 +180,10 @@ impl VFn {
                 a,
                 k,
             } => {
-                let alpha = -(v * q + p) / ((v * s + r).exp() - 1.0);
-                (alpha + (v * k).exp() * a).recip() + base
+                let alpha = -(v * q + p) / ((v * s + r).exp_portable() - 1.0);
+                (alpha + (v * k).exp_portable() * a).recip() + base
             }
-            VFn::MgBlock { mg, k, div } => ((v * (-k)).exp() * mg / div + 1.0).recip(),
+            VFn::MgBlock { mg, k, div } => ((v * (-k)).exp_portable() * mg / div + 1.0).recip(),
         }
     }
 
