@@ -42,7 +42,8 @@ impl Dense {
     /// `out[b] = x[b] W + bias` for a batch of rows. Each row is computed on its own, in the same order of
     /// operations whatever the batch and the CPU (no fused multiply-add), so a train's prediction does not
     /// depend on the trains batched with it nor on the machine; on x86-64 CPUs with AVX2 the same loop runs
-    /// on 8-wide vectors (the Predictor benchmark: about twice as fast as 4-wide SSE2).
+    /// on 8-wide vectors (batched predictions 1.34x faster, `docs/predictor.md` section 5). The
+    /// simulator's `multiversion` dispatch was measured here too: 8% slower in the same benchmark run.
     fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
         assert_eq!(self.w.len(), self.d_in * self.d_out, "weight shape");
         assert_eq!(self.b.len(), self.d_out, "bias shape");
