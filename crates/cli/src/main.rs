@@ -1,5 +1,6 @@
 //! The `spikepop` command line: argument parsing and glue only; the work lives in the library crates.
 
+mod calibrate;
 mod dataset;
 mod dics_cmd;
 mod evaluate;
@@ -41,6 +42,8 @@ enum Command {
     Dataset(dataset::Args),
     /// Train the DIC predictor (g_s, g_u with an sd, and the label) on a dataset; checkpoints, --resume.
     Train(train::Args),
+    /// Refit the DIC predictor's sd calibration on other data with known DICs (the network is unchanged).
+    Calibrate(calibrate::Args),
     /// The DIC predictor's error table on a test set with known DICs.
     Evaluate(evaluate::Args),
     /// Predict the DICs (mean and sd) and label probabilities of every spike train of a file.
@@ -61,6 +64,7 @@ fn main() {
         Command::Generate(args) => generate::run(args),
         Command::Dataset(args) => dataset::run(args),
         Command::Train(args) => train::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),

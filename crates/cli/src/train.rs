@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long, default_value_t = 2e-3)]
     lr: f64,
     /// Likelihood of the DICs: gaussian (the centre is the conditional mean) or laplace (the conditional
-    /// median, which minimises the mean absolute error). The sd is calibrated to Gaussian coverage either way.
+    /// median, which minimises the mean absolute error). The sd is calibrated to the coverage bands either way.
     #[arg(long, default_value = "gaussian")]
     loss: Loss,
     /// beta-NLL exponent in [0, 1]: weights each train's NLL by its predicted sd^beta (held constant), so that
@@ -140,7 +140,7 @@ pub(crate) fn read_samples(path: &Path) -> Result<Vec<Sample>> {
 }
 
 /// Every sample of several files or folders (see [`read_samples`]).
-fn read_all(paths: &[PathBuf]) -> Result<Vec<Sample>> {
+pub(crate) fn read_all(paths: &[PathBuf]) -> Result<Vec<Sample>> {
     let mut out = Vec::new();
     let mut k = 0u64;
     for path in paths {

@@ -1,4 +1,4 @@
-//! `spikepop train`, `evaluate` and `predict` end to end on a tiny synthetic data set: weights and checkpoints
+//! `spikepop train`, `calibrate`, `evaluate` and `predict` end to end on a tiny synthetic data set: weights and checkpoints
 //! written, resume, the error table, the predictions file (silent rows included) and bad weights files.
 
 use std::path::Path;
@@ -205,6 +205,56 @@ fn train_resume_evaluate_and_predict() {
     let e = err(&evaluate(&same));
     assert!(e.contains("ID t0") && e.contains("same cells"), "{e}");
 
+    // calibrate: new temperatures on other data, the same network (same centres, rescaled sds).
+    let recal = dir.path().join("recal.safetensors");
+    let calibrate = |data: &Path, extra: &[&str]| {
+        let mut a = vec![
+            "calibrate",
+            "--model",
+            "stg",
+            "--data",
+            p(data),
+            "--weights",
+            p(&w),
+            "-o",
+            p(&recal),
+        ];
+        a.extend_from_slice(extra);
+        spikepop(&a)
+    };
+    let note = calibrate(&data, &[]);
+    ok(&note);
+    let note = String::from_utf8_lossy(&note.stderr).into_owned();
+    assert!(note.contains("calibrated on 120 firing trains"), "{note}");
+    let recal_bytes = std::fs::read(&recal).unwrap();
+    ok(&calibrate(&data, &[]));
+    assert_eq!(std::fs::read(&recal).unwrap(), recal_bytes);
+    let before = predict_with(&w, &dir.path().join("d.csv"));
+    let after = predict_with(&recal, &dir.path().join("e.csv"));
+    assert_ne!(before, after);
+    for (b, a) in before.lines().zip(after.lines()).skip(1) {
+        let (b, a): (Vec<&str>, Vec<&str>) = (b.split(',').collect(), a.split(',').collect());
+        assert_eq!((b[0], b[1], b[2], b[4]), (a[0], a[1], a[2], a[4]));
+    }
+    // Too few trains, or weights of another model, are refused.
+    let e = err(&calibrate(&test, &[]));
+    assert!(
+        e.contains(p(&test)) && e.contains("20 firing trains") && e.contains("at least 50"),
+        "{e}"
+    );
+    let e = err(&spikepop(&[
+        "calibrate",
+        "--model",
+        "da",
+        "--data",
+        p(&data),
+        "--weights",
+        p(&w),
+        "-o",
+        p(&recal),
+    ]));
+    assert!(e.contains("trained for the stg model"), "{e}");
+
     let input = dir.path().join("in.csv");
     std::fs::write(
         &input,
@@ -292,4 +342,68 @@ fn built_in_weights_predict_the_example() {
     }
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 6, "{text}");
+}
+
+/// The coverages of the `| <label> |` row of an error table: 1 sd g_s, 1 sd g_u, 2 sd g_s, 2 sd g_u (percent).
+fn coverages(table: &str, label: &str) -> Vec<f64> {
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&format!("| {label} |")))
+        .unwrap_or_else(|| panic!("no {label} row in {table}"));
+    row.split('|')
+        .filter_map(|f| f.trim().strip_suffix('%')?.parse().ok())
+        .take(4)
+        .collect()
+}
+
+#[test]
+fn calibrating_the_built_in_weights_on_simulations() {
+    // 400 STG simulations; the built-in network recalibrated on them covers them inside the bands (1 sd:
+    // 60-76%, 2 sd: 90-98%) for every DIC and label, and the file records what it was calibrated on.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cal");
+    ok(&spikepop(&[
+        "dataset",
+        "--model",
+        "stg",
+        "--targets",
+        "100",
+        "--per-target",
+        "4",
+        "--seed",
+        "5",
+        "--format",
+        "csv",
+        "-o",
+        p(&data),
+    ]));
+    let w = dir.path().join("recal.safetensors");
+    ok(&spikepop(&[
+        "calibrate",
+        "--model",
+        "stg",
+        "--data",
+        p(&data),
+        "-o",
+        p(&w),
+    ]));
+    let bytes = std::fs::read(&w).unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains(r#""calibration_data":""#));
+    let table = ok(&spikepop(&[
+        "evaluate",
+        "--model",
+        "stg",
+        "--data",
+        p(&data),
+        "--weights",
+        p(&w),
+    ]));
+    for label in ["tonic", "bursting"] {
+        let c = coverages(&table, label);
+        assert!(
+            c[..2].iter().all(|v| (60.0..=76.0).contains(v))
+                && c[2..].iter().all(|v| (90.0..=98.0).contains(v)),
+            "{label}: {c:?}\n{table}"
+        );
+    }
 }

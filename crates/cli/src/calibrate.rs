@@ -1,0 +1,83 @@
+//! `spikepop calibrate`: refits the calibration temperatures of trained weights on other data (a larger or
+//! independent set with known DICs), leaving the network untouched. The work lives in `spikepop-predict`.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use spikepop_predict::Predictor;
+use spikepop_predict::features::is_silent;
+use spikepop_predict::train::{COVERAGE_1SD, COVERAGE_2SD, calibrate};
+
+use crate::output::{model_by_name, with_threads, write_atomic};
+use crate::train::read_all;
+
+/// Refit the sd calibration of the DIC predictor on data with known DICs: one factor per label and DIC that
+/// puts the 1-sd and 2-sd coverage of the true values closest to the centres of their bands.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Use data never used for training or testing, as the predictor will meet them (noise-free and \
+                  noisy trains together). Recipe: docs/predictor.md, section 2."
+)]
+pub struct Args {
+    /// Neuron model: stg or da.
+    #[arg(long)]
+    model: String,
+    /// Calibration data: a file, or a folder (every .csv/.parquet file in it). Repeat it (or separate with
+    /// commas) to pool several sets, e.g. noise-free and noisy trains.
+    #[arg(
+        long,
+        value_name = "DIR_OR_FILE",
+        required = true,
+        value_delimiter = ','
+    )]
+    data: Vec<PathBuf>,
+    /// Weights to recalibrate (default: the weights built into spikepop).
+    #[arg(long, value_name = "W")]
+    weights: Option<PathBuf>,
+    /// Output weights (safetensors): the input's network with the new temperatures.
+    #[arg(short, long, value_name = "WEIGHTS.safetensors")]
+    output: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let model = model_by_name(&args.model)?;
+    let mut w = Predictor::load(model.name, args.weights.as_deref())?.weights;
+    let samples = read_all(&args.data)?;
+    let firing = samples.iter().filter(|s| !is_silent(&s.times_ms)).count();
+    if firing < 50 {
+        bail!(
+            "{}: {firing} firing trains (3 spikes or more); expected at least 50 to calibrate on",
+            args.data
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
+    let before = w.temperature.clone();
+    with_threads(args.threads, || calibrate(&mut w, &samples))?;
+    let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
+    w.notes.insert("calibration_data".into(), sources.join(","));
+    w.notes
+        .insert("calibration_trains".into(), firing.to_string());
+    let bytes = w.to_bytes();
+    write_atomic(&args.output, |out| {
+        out.write_all(&bytes)?;
+        Ok(())
+    })?;
+    eprintln!(
+        "calibrated on {firing} firing trains (bands: 1 sd {:.0}-{:.0}%, 2 sd {:.0}-{:.0}%): temperatures per \
+         label [g_s, g_u] {:?} (were {:?}); written to {}",
+        100.0 * COVERAGE_1SD.0,
+        100.0 * COVERAGE_1SD.1,
+        100.0 * COVERAGE_2SD.0,
+        100.0 * COVERAGE_2SD.1,
+        w.temperature,
+        before,
+        args.output.display()
+    );
+    Ok(())
+}
