@@ -192,7 +192,7 @@ mod tests {
     use spikepop_spikes::{ReadOptions, read_trains};
 
     fn data(rel: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
             .join("../spikes/tests/data")
             .join(rel)
     }

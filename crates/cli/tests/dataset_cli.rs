@@ -367,7 +367,7 @@ fn the_slurm_example_runs_the_shards_then_the_merge() {
     let log = tmp.path().join("jobs.log");
     let script = format!(
         "{}/../../examples/slurm/dataset.sbatch",
-        env!("CARGO_MANIFEST_DIR")
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
     );
     let o = Command::new("bash")
         .arg(&script)

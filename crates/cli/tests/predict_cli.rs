@@ -324,7 +324,8 @@ fn train_resume_evaluate_and_predict() {
 fn built_in_weights_predict_the_example() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("dics.csv");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/stg_set.csv");
+    let example =
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../examples/stg_set.csv");
     let o = spikepop(&[
         "predict",
         "--model",

@@ -212,7 +212,10 @@ fn malformed_input_fails_cleanly() {
 #[test]
 fn built_in_predictor_on_the_bundled_example() {
     let dir = tempfile::tempdir().unwrap();
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/stg_set.csv");
+    let example = &format!(
+        "{}/../../examples/stg_set.csv",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
     // As in the README, `-o out/stg` where `out` does not exist yet.
     let out = dir.path().join("out/stg");
     let o = spikepop(&[
@@ -282,7 +285,10 @@ fn built_in_predictor_on_the_bundled_example() {
 #[test]
 fn da_example_recovers_the_true_dics_of_bursters() {
     let dir = tempfile::tempdir().unwrap();
-    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let examples = format!(
+        "{}/../../examples",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
     let truth = dir.path().join("truth.csv");
     let o = spikepop(&[
         "dics",

@@ -11,7 +11,10 @@ fn spikepop(args: &[&str]) -> Output {
 }
 
 fn example(name: &str) -> String {
-    format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../examples/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    )
 }
 
 fn stderr(o: &Output) -> String {

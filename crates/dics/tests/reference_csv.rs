@@ -14,7 +14,10 @@ struct Table {
 
 impl Table {
     fn read(name: &str) -> Table {
-        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/data/{name}",
+            std::env::var("CARGO_MANIFEST_DIR").unwrap()
+        );
         let mut rdr = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let headers = rdr.headers().unwrap().clone();
         let rows = rdr

@@ -179,7 +179,8 @@ fn shipped_stg_weights_place_known_test_trains_within_3_sd() {
     };
     assert_eq!(p.weights.model, "stg");
     // One tonic and one bursting train from the test split (seed 2, never used for training).
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/known_stg.csv");
+    let path = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("tests/data/known_stg.csv");
     let known = spikepop_predict::data::read_csv(&path).unwrap();
     assert_eq!(known.len(), 2);
     for (s, want) in known.iter().zip([Label::Tonic, Label::Bursting]) {
@@ -212,7 +213,7 @@ fn built_in(model: &str) -> Option<Predictor> {
 
 /// The spike trains of a bundled example file (`examples/NAME`, `ID,spiking_times`).
 fn example_trains(name: &str) -> Vec<spikepop_spikes::SpikeTrain> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
         .join("../../examples")
         .join(name);
     spikepop_spikes::read_trains(&path, &Default::default())
@@ -291,7 +292,7 @@ fn shipped_stg_weights_are_informative_on_the_example_bursters() {
 
 /// Conductance rows `ID,[label,]g_1,...` of a CSV file relative to this crate.
 fn conductances(rel: &str, skip: usize) -> Vec<(String, Vec<f64>)> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let path = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join(rel);
     csv::Reader::from_path(&path)
         .unwrap()
         .records()

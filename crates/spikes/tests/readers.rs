@@ -9,7 +9,7 @@ use spikepop_spikes::{
 };
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
         .join("tests/data")
         .join(rel)
 }

@@ -7,7 +7,8 @@ use spikepop_spikes::features::{Classifier, Features, Label};
 use spikepop_spikes::{Format, ReadOptions, read_trains};
 
 fn stg_set() -> Vec<spikepop_spikes::SpikeTrain> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference/stg_set.csv");
+    let path = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("tests/data/reference/stg_set.csv");
     let rec = read_trains(&path, &ReadOptions::default()).unwrap();
     assert_eq!(rec.format, Format::Reference);
     assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);

@@ -80,7 +80,10 @@ pub struct Case {
 }
 
 pub fn read_cases(model: &Model, file: &str) -> Vec<Case> {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/{file}",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
     let mut rdr = csv::Reader::from_path(path).unwrap();
     let h = rdr.headers().unwrap().clone();
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
