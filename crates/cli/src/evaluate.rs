@@ -37,9 +37,13 @@ pub struct Args {
     /// Perturb every test train before predicting: delete each spike with this probability (at least 5 kept).
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     drop: f64,
-    /// Seed of the perturbations (--jitter-ms, --drop).
+    /// Seed of the perturbations (--jitter-ms, --drop) and of the bootstrap (--intervals).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Also print 95% intervals of the MAE and the coverages, from this many bootstrap draws over the targets
+    /// (all models of one target resampled together), e.g. 2000; 0: none.
+    #[arg(long, value_name = "DRAWS", default_value_t = 0)]
+    intervals: usize,
     /// Blurred copies of each train pooled into its prediction, for weights trained with a spike-time
     /// resolution (more: smoother and slower).
     #[arg(long, value_name = "N", default_value_t = spikepop_predict::DEFAULT_COPIES)]
@@ -106,7 +110,10 @@ pub fn run(args: Args) -> Result<()> {
             s.times_ms = perturb(&s.times_ms, args.jitter_ms, args.drop, args.seed, i as u64);
         }
     }
-    let report = with_threads(args.threads, || evaluate(&predictor, &samples))?;
+    let mut report = with_threads(args.threads, || evaluate(&predictor, &samples))?;
+    if args.intervals > 0 {
+        report = report.with_intervals(args.intervals, args.seed);
+    }
     println!("{report}");
     Ok(())
 }

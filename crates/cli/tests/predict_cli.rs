@@ -172,6 +172,15 @@ fn train_resume_evaluate_and_predict() {
     );
     assert!(table.contains("in 1 sd g_s"), "{table}");
 
+    // --intervals: the same table, then 95% bootstrap intervals per row over the targets (20 here), seeded.
+    let boot = ok(&evaluate(&["--intervals", "200", "--seed", "3"]));
+    assert!(boot.starts_with(table.trim_end()), "{boot}");
+    assert!(
+        boot.contains("95% intervals (bootstrap over targets)") && boot.contains("| all | 20 | "),
+        "{boot}"
+    );
+    assert_eq!(boot, ok(&evaluate(&["--intervals", "200", "--seed", "3"])));
+
     // --jitter-ms and --drop perturb the test trains, seeded: another table, the same one for the same seed.
     let perturbed = ["--jitter-ms", "2", "--drop", "0.05", "--seed", "4"];
     let jittered = ok(&evaluate(&perturbed));

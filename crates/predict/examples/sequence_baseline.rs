@@ -556,6 +556,7 @@ fn evaluate_cnn(trained: &Trained, test: &[Sample], dev: &Device) -> eval::Repor
             *l,
             [s.g_s, s.g_u],
             outs.next().expect("one output per train"),
+            s.group,
         ))
     }))
 }

@@ -1,7 +1,12 @@
 //! The error table: MAE and median absolute error of g_s and g_u, overall and per label, label accuracy, and
-//! the fraction of true values inside the predicted 1-sd and 2-sd intervals.
+//! the fraction of true values inside the predicted 1-sd and 2-sd intervals; optionally the 95% bootstrap
+//! intervals of those figures, resampling whole targets.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use spikepop_spikes::features::Label;
 
@@ -34,6 +39,26 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Trains with fewer than 3 spikes (not predicted).
     pub silent: usize,
+    /// 95% bootstrap intervals per row (same order as `rows`), when asked for ([`Report::with_intervals`]).
+    pub intervals: Vec<Intervals>,
+    /// The evaluated trains, for the intervals.
+    items: Vec<Item>,
+}
+
+/// 95% intervals `[low, high]` of a row's figures: the 2.5% and 97.5% quantiles over bootstrap draws that
+/// resample whole targets (all models of one target DIC pair together, [`Sample::group`]) with replacement.
+/// Models of one target share their DICs and their errors are correlated, so resampling trains alone would
+/// give intervals too narrow.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Intervals {
+    /// Targets (groups) in the row.
+    pub groups: usize,
+    /// Mean absolute error of g_s, g_u.
+    pub mae: [[f64; 2]; 2],
+    /// Fraction of true values within 1 sd, per DIC.
+    pub in1: [[f64; 2]; 2],
+    /// Fraction of true values within 2 sd, per DIC.
+    pub in2: [[f64; 2]; 2],
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -49,12 +74,60 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// One evaluated train: true label, predicted label, |error| and |z| per DIC.
+/// One evaluated train: true label, predicted label, |error| and |z| per DIC, and its target (group).
+#[derive(Clone, Debug, PartialEq)]
 struct Item {
     label: Label,
     hit: bool,
     err: [f64; 2],
     z: [f64; 2],
+    group: u64,
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let k = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[k - 1]
+}
+
+/// The 95% bootstrap intervals of [`Intervals`] for one row: `draws` resamplings of its groups.
+fn intervals(items: &[&Item], draws: usize, rng: &mut ChaCha8Rng) -> Intervals {
+    // Per group: trains, summed |error| per DIC, trains inside 1 sd and 2 sd per DIC.
+    let mut by_group: BTreeMap<u64, [f64; 7]> = BTreeMap::new();
+    for i in items {
+        let g = by_group.entry(i.group).or_default();
+        g[0] += 1.0;
+        for d in 0..2 {
+            g[1 + d] += i.err[d];
+            g[3 + d] += f64::from(u8::from(i.z[d] <= 1.0));
+            g[5 + d] += f64::from(u8::from(i.z[d] <= 2.0));
+        }
+    }
+    let groups: Vec<[f64; 7]> = by_group.into_values().collect();
+    let mut stats: [Vec<f64>; 6] = Default::default();
+    for _ in 0..draws {
+        let mut sum = [0.0; 7];
+        for _ in 0..groups.len() {
+            let g = &groups[rng.random_range(0..groups.len())];
+            for (s, v) in sum.iter_mut().zip(g) {
+                *s += v;
+            }
+        }
+        for (k, st) in stats.iter_mut().enumerate() {
+            st.push(sum[1 + k] / sum[0]);
+        }
+    }
+    let band = |v: &mut Vec<f64>| {
+        v.sort_unstable_by(f64::total_cmp);
+        [quantile(v, 0.025), quantile(v, 0.975)]
+    };
+    let [a, b, c, d, e, f] = stats.each_mut().map(band);
+    Intervals {
+        groups: groups.len(),
+        mae: [a, b],
+        in1: [c, d],
+        in2: [e, f],
+    }
 }
 
 fn row(name: &str, items: &[&Item]) -> Row {
@@ -84,21 +157,23 @@ pub fn evaluate(predictor: &Predictor, samples: &[Sample]) -> Report {
         Prediction::Silent => None,
         Prediction::Spiking {
             true_label, output, ..
-        } => Some((true_label, [s.g_s, s.g_u], output)),
+        } => Some((true_label, [s.g_s, s.g_u], output, s.group)),
     }))
 }
 
 /// The table of any predictor with this output: per train, `None` if it was silent (not predicted), else its
-/// true label, its true (g_s, g_u) and the prediction (the predicted label is the most probable one).
-pub fn report(scored: impl IntoIterator<Item = Option<(Label, [f64; 2], Output)>>) -> Report {
+/// true label, its true (g_s, g_u), the prediction (the predicted label is the most probable one) and its
+/// target ([`Sample::group`], for [`Report::with_intervals`]).
+pub fn report(scored: impl IntoIterator<Item = Option<(Label, [f64; 2], Output, u64)>>) -> Report {
     let mut items = Vec::new();
     let mut silent = 0;
     for s in scored {
-        let Some((true_label, y, o)) = s else {
+        let Some((true_label, y, o, group)) = s else {
             silent += 1;
             continue;
         };
         items.push(Item {
+            group,
             label: true_label,
             hit: crate::features::LABELS[o.label_index()] == true_label,
             err: [(o.g_s - y[0]).abs(), (o.g_u - y[1]).abs()],
@@ -115,7 +190,32 @@ pub fn report(scored: impl IntoIterator<Item = Option<(Label, [f64; 2], Output)>
             rows.push(row(l.as_str(), &g));
         }
     }
-    Report { rows, silent }
+    Report {
+        rows,
+        silent,
+        intervals: Vec::new(),
+        items,
+    }
+}
+
+impl Report {
+    /// Adds the 95% bootstrap intervals of every row ([`Intervals`]): `draws` resamplings of the targets,
+    /// seeded (the same seed gives the same intervals).
+    pub fn with_intervals(mut self, draws: usize, seed: u64) -> Report {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB007_57A9);
+        let all: Vec<&Item> = self.items.iter().collect();
+        let mut out = vec![intervals(&all, draws, &mut rng)];
+        for r in &self.rows[1..] {
+            let g: Vec<&Item> = all
+                .iter()
+                .copied()
+                .filter(|i| i.label.as_str() == r.name)
+                .collect();
+            out.push(intervals(&g, draws, &mut rng));
+        }
+        self.intervals = out;
+        self
+    }
 }
 
 impl fmt::Display for Report {
@@ -146,6 +246,83 @@ impl fmt::Display for Report {
             f,
             "silent trains (fewer than 3 spikes, not predicted): {}",
             self.silent
-        )
+        )?;
+        if self.intervals.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "\n\n95% intervals (bootstrap over targets):\n\n\
+             | trains | targets | MAE g_s | MAE g_u | in 1 sd g_s | in 1 sd g_u | in 2 sd g_s | in 2 sd g_u |"
+        )?;
+        write!(f, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        let pct = |v: [f64; 2]| format!("{:.1}-{:.1}%", 100.0 * v[0], 100.0 * v[1]);
+        for (r, i) in self.rows.iter().zip(&self.intervals) {
+            write!(
+                f,
+                "\n| {} | {} | {:.2}-{:.2} | {:.2}-{:.2} | {} | {} | {} | {} |",
+                r.name,
+                i.groups,
+                i.mae[0][0],
+                i.mae[0][1],
+                i.mae[1][0],
+                i.mae[1][1],
+                pct(i.in1[0]),
+                pct(i.in1[1]),
+                pct(i.in2[0]),
+                pct(i.in2[1])
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1,000 tonic trains in `1000 / per_group` targets, half of the targets with |z| = 0.5 (inside 1 sd) and
+    /// half with |z| = 1.5, equal within a target: the 95% interval of the 1-sd coverage.
+    fn coverage_interval(per_group: usize) -> [f64; 2] {
+        let mut p = [0.0; crate::features::LABELS.len()];
+        p[0] = 1.0;
+        let scored = (0..1000u64).map(|i| {
+            let group = i / per_group as u64;
+            let z = if group.is_multiple_of(2) { 0.5 } else { 1.5 };
+            let o = Output {
+                p,
+                g_s: 0.0,
+                sd_g_s: 1.0,
+                g_u: 0.0,
+                sd_g_u: 2.0,
+            };
+            Some((Label::Tonic, [z, z], o, group))
+        });
+        let r = report(scored).with_intervals(2000, 7);
+        assert_eq!(r.rows.len(), 2);
+        assert_eq!(r.rows[0].in1, [0.5, 1.0]);
+        // The tonic row holds the same trains, with draws of its own.
+        assert_eq!(r.intervals[1].groups, r.intervals[0].groups);
+        assert!(r.intervals[1].in1[0][0] < 0.5 && r.intervals[1].in1[0][1] > 0.5);
+        // g_u: every |z| is within 1 sd (sd 2), so its interval is a point; the MAE of g_s is 1 ± the spread.
+        assert_eq!(r.intervals[0].in1[1], [1.0, 1.0]);
+        assert!(r.intervals[0].mae[0][0] < 1.0 && r.intervals[0].mae[0][1] > 1.0);
+        r.intervals[0].in1[0]
+    }
+
+    #[test]
+    fn intervals_resample_whole_targets() {
+        // One train per target: binomial, 0.5 ± 1.96 sqrt(0.25 / 1000) = 0.5 ± 0.031.
+        let [lo, hi] = coverage_interval(1);
+        assert!(lo < 0.5 && hi > 0.5, "{lo} {hi}");
+        assert!((0.05..0.075).contains(&(hi - lo)), "{lo} {hi}");
+        // Four identical trains per target: 250 independent targets, an interval twice as wide.
+        let [lo4, hi4] = coverage_interval(4);
+        assert!(
+            (1.7..2.3).contains(&((hi4 - lo4) / (hi - lo))),
+            "{lo4} {hi4}"
+        );
+        // Seeded: the same draws again.
+        assert_eq!(coverage_interval(4), [lo4, hi4]);
     }
 }
