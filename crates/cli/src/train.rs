@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use spikepop_predict::Weights;
 use spikepop_predict::augment::Augment;
 use spikepop_predict::data::{Sample, csv_files, read_csv, split_by_group};
-use spikepop_predict::train::{Loss, Progress, TrainConfig, train};
+use spikepop_predict::train::{InitFrom, Loss, Progress, TrainConfig, train};
 
 use crate::output::{cancel_flag, model_by_name, with_threads, write_atomic};
 
@@ -80,6 +81,10 @@ pub struct Args {
     /// network cannot read sub-resolution structure (the integrator's, not the cell's). 0: none.
     #[arg(long, default_value_t = Augment::default().resolution_ms)]
     resolution_ms: f64,
+    /// Start from the layers of these weights (fine-tuning, e.g. DA from the STG network) instead of random
+    /// ones; the input and target standardisation still come from the data. Needs the same --hidden widths.
+    #[arg(long, value_name = "WEIGHTS.safetensors")]
+    init: Option<PathBuf>,
     /// Worker threads for features and augmentation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -206,6 +211,16 @@ pub fn run(args: Args) -> Result<()> {
             max_jitter_ms: args.max_jitter_ms,
             resolution_ms: args.resolution_ms,
         },
+        init: match &args.init {
+            Some(path) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("--init {}", path.display()))?;
+                let w = Weights::from_bytes(&bytes)
+                    .map_err(|e| anyhow::anyhow!("--init {}: {e}", path.display()))?;
+                Some(InitFrom::new(&path.display().to_string(), &w))
+            }
+            None => None,
+        },
         ..TrainConfig::default()
     };
     cfg.validate()?;
@@ -272,6 +287,9 @@ pub fn run(args: Args) -> Result<()> {
     let mut w = trained.weights;
     let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
     w.notes.insert("data".into(), sources.join(","));
+    if let Some(init) = &args.init {
+        w.notes.insert("init".into(), init.display().to_string());
+    }
     let bytes = w.to_bytes();
     write_atomic(&args.output, |out| {
         out.write_all(&bytes)?;

@@ -56,6 +56,38 @@ pub struct TrainConfig {
     /// gradient of the centre no longer shrinks where the predicted sd is large. 0 is the plain NLL; with
     /// [`Loss::Laplace`] and 1 the centre is fitted by a plain absolute error. The sd's optimum is unchanged.
     pub beta: f64,
+    /// Layers to start from instead of random ones (fine-tuning, e.g. DA from the STG network).
+    pub init: Option<InitFrom>,
+}
+
+/// Trained layers to start a run from: the hidden layers and the head of other weights (whose input and
+/// target standardisation are not taken: those come from the data). Shown by its `source` in the settings
+/// that a checkpoint records.
+#[derive(Clone, PartialEq)]
+pub struct InitFrom {
+    /// Where the layers come from (a file name), for the settings and the weights' notes.
+    pub source: String,
+    /// Hidden layers.
+    pub hidden: Vec<Dense>,
+    /// Head.
+    pub head: Dense,
+}
+
+impl InitFrom {
+    /// The layers of `w`, labelled `source`.
+    pub fn new(source: &str, w: &Weights) -> InitFrom {
+        InitFrom {
+            source: source.to_string(),
+            hidden: w.hidden.clone(),
+            head: w.head.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for InitFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InitFrom({:?})", self.source)
+    }
 }
 
 /// The likelihood the network is trained with. Both heads output a centre and an sd; the centre is the
@@ -117,6 +149,26 @@ impl TrainConfig {
                 self.beta
             );
         }
+        if let Some(init) = &self.init {
+            let widths: Vec<usize> = init.hidden.iter().map(|d| d.d_out).collect();
+            if widths != self.hidden || init.hidden.first().is_some_and(|d| d.d_in != N_FEATURES) {
+                bail!(
+                    "--init {}: its hidden layers are {widths:?} wide on {} features; expected --hidden {:?} \
+                     on {N_FEATURES}",
+                    init.source,
+                    init.hidden.first().map_or(0, |d| d.d_in),
+                    self.hidden
+                );
+            }
+            if init.head.d_out != N_GAUSS + LABELS.len() {
+                bail!(
+                    "--init {}: its head has {} outputs; expected {}",
+                    init.source,
+                    init.head.d_out,
+                    N_GAUSS + LABELS.len()
+                );
+            }
+        }
         self.augment.validate()?;
         Ok(())
     }
@@ -137,6 +189,7 @@ impl Default for TrainConfig {
             augment: Augment::default(),
             loss: Loss::Gaussian,
             beta: 0.0,
+            init: None,
         }
     }
 }
@@ -314,6 +367,10 @@ fn init_weights(
     // softplus(0.5413) = 1: start with sd about 1 (the targets' spread).
     head.b[2] = 0.5413;
     head.b[3] = 0.5413;
+    if let Some(init) = &cfg.init {
+        hidden = init.hidden.clone();
+        head = init.head.clone();
+    }
     Weights {
         model: cfg.model.clone(),
         x_mean,

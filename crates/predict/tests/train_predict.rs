@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spikepop_predict::augment::Augment;
 use spikepop_predict::data::Sample;
-use spikepop_predict::train::{Progress, Quiet, TrainConfig, train};
+use spikepop_predict::train::{InitFrom, Progress, Quiet, TrainConfig, train};
 use spikepop_predict::{Prediction, Predictor};
 use spikepop_spikes::features::Label;
 use spikepop_spikes::synth::{Kind, SynthParams};
@@ -127,6 +127,65 @@ fn tiny_training_reduces_the_loss_predicts_and_is_deterministic() {
     let many = p.predict_many(&[&tonic, &[5.0], &burst]);
     assert!(matches!(many[1], Prediction::Silent));
     assert!(matches!(many[0], Prediction::Spiking { .. }));
+}
+
+#[test]
+fn a_run_can_start_from_trained_layers() {
+    let data = synthetic(240, 1);
+    let val = synthetic(60, 2);
+    let never = AtomicBool::new(false);
+    let scratch = train(&tiny_config(3, 8), &data, &val, None, false, &Quiet, &never).unwrap();
+    let init = Some(InitFrom::new("scratch", &scratch.weights));
+    // With a vanishing learning rate the layers stay those of the init (and the standardisation the data's).
+    let frozen = TrainConfig {
+        lr: 1e-12,
+        epochs: 1,
+        init: init.clone(),
+        ..tiny_config(5, 1)
+    };
+    let f = train(&frozen, &data, &val, None, false, &Quiet, &never).unwrap();
+    for (a, b) in f.weights.hidden.iter().zip(&scratch.weights.hidden) {
+        let diff =
+            a.w.iter()
+                .zip(&b.w)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+        assert!(diff < 1e-6, "{diff}");
+    }
+    assert_eq!(f.weights.x_mean, scratch.weights.x_mean);
+    // Fine-tuning on other data starts where the init ended, far below a random start.
+    let other = synthetic(240, 7);
+    let tuned = TrainConfig {
+        init,
+        ..tiny_config(5, 1)
+    };
+    let t = train(&tuned, &other, &val, None, false, &Quiet, &never).unwrap();
+    let fresh = train(
+        &tiny_config(5, 1),
+        &other,
+        &val,
+        None,
+        false,
+        &Quiet,
+        &never,
+    )
+    .unwrap();
+    assert!(
+        t.history[0].1 < fresh.history[0].1 - 0.5,
+        "{:?} vs {:?}",
+        t.history,
+        fresh.history
+    );
+    // Layers of another shape are refused, naming them.
+    let wrong = TrainConfig {
+        hidden: vec![16],
+        ..tuned
+    };
+    let e = train(&wrong, &other, &val, None, false, &Quiet, &never).unwrap_err();
+    assert!(
+        e.to_string().contains("--init scratch") && e.to_string().contains("[24, 24]"),
+        "{e}"
+    );
 }
 
 /// Stops the run after a given epoch, as an interruption would.
