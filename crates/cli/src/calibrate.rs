@@ -46,21 +46,17 @@ pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let mut w = Predictor::load(model.name, args.weights.as_deref())?.weights;
     let samples = read_all(&args.data)?;
+    let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
+    let sources = sources.join(",");
     let firing = samples.iter().filter(|s| !is_silent(&s.times_ms)).count();
     if firing < 50 {
         bail!(
-            "{}: {firing} firing trains (3 spikes or more); expected at least 50 to calibrate on",
-            args.data
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(",")
+            "{sources}: {firing} firing trains (3 spikes or more); expected at least 50 to calibrate on"
         );
     }
     let before = w.temperature.clone();
     with_threads(args.threads, || calibrate(&mut w, &samples))?;
-    let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
-    w.notes.insert("calibration_data".into(), sources.join(","));
+    w.notes.insert("calibration_data".into(), sources);
     w.notes
         .insert("calibration_trains".into(), firing.to_string());
     let bytes = w.to_bytes();

@@ -216,8 +216,8 @@ fn train_resume_evaluate_and_predict() {
 
     // calibrate: new temperatures on other data, the same network (same centres, rescaled sds).
     let recal = dir.path().join("recal.safetensors");
-    let calibrate = |data: &Path, extra: &[&str]| {
-        let mut a = vec![
+    let calibrate = |data: &Path| {
+        spikepop(&[
             "calibrate",
             "--model",
             "stg",
@@ -227,16 +227,14 @@ fn train_resume_evaluate_and_predict() {
             p(&w),
             "-o",
             p(&recal),
-        ];
-        a.extend_from_slice(extra);
-        spikepop(&a)
+        ])
     };
-    let note = calibrate(&data, &[]);
+    let note = calibrate(&data);
     ok(&note);
     let note = String::from_utf8_lossy(&note.stderr).into_owned();
     assert!(note.contains("calibrated on 120 firing trains"), "{note}");
     let recal_bytes = std::fs::read(&recal).unwrap();
-    ok(&calibrate(&data, &[]));
+    ok(&calibrate(&data));
     assert_eq!(std::fs::read(&recal).unwrap(), recal_bytes);
     let before = predict_with(&w, &dir.path().join("d.csv"));
     let after = predict_with(&recal, &dir.path().join("e.csv"));
@@ -246,7 +244,7 @@ fn train_resume_evaluate_and_predict() {
         assert_eq!((b[0], b[1], b[2], b[4]), (a[0], a[1], a[2], a[4]));
     }
     // Too few trains, or weights of another model, are refused.
-    let e = err(&calibrate(&test, &[]));
+    let e = err(&calibrate(&test));
     assert!(
         e.contains(p(&test)) && e.contains("20 firing trains") && e.contains("at least 50"),
         "{e}"

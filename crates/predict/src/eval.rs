@@ -183,13 +183,10 @@ pub fn report(scored: impl IntoIterator<Item = Option<(Label, [f64; 2], Output, 
             ],
         });
     }
-    let mut rows = vec![row("all", &items.iter().collect::<Vec<_>>())];
-    for l in crate::features::LABELS {
-        let g: Vec<&Item> = items.iter().filter(|i| i.label == l).collect();
-        if !g.is_empty() {
-            rows.push(row(l.as_str(), &g));
-        }
-    }
+    let rows = groups(&items)
+        .iter()
+        .map(|(name, g)| row(name, g))
+        .collect();
     Report {
         rows,
         silent,
@@ -198,22 +195,27 @@ pub fn report(scored: impl IntoIterator<Item = Option<(Label, [f64; 2], Output, 
     }
 }
 
+/// The trains of each row of the table: `all`, then each true label present.
+fn groups(items: &[Item]) -> Vec<(&'static str, Vec<&Item>)> {
+    let mut out = vec![("all", items.iter().collect())];
+    for l in crate::features::LABELS {
+        let g: Vec<&Item> = items.iter().filter(|i| i.label == l).collect();
+        if !g.is_empty() {
+            out.push((l.as_str(), g));
+        }
+    }
+    out
+}
+
 impl Report {
     /// Adds the 95% bootstrap intervals of every row ([`Intervals`]): `draws` resamplings of the targets,
     /// seeded (the same seed gives the same intervals).
     pub fn with_intervals(mut self, draws: usize, seed: u64) -> Report {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xB007_57A9);
-        let all: Vec<&Item> = self.items.iter().collect();
-        let mut out = vec![intervals(&all, draws, &mut rng)];
-        for r in &self.rows[1..] {
-            let g: Vec<&Item> = all
-                .iter()
-                .copied()
-                .filter(|i| i.label.as_str() == r.name)
-                .collect();
-            out.push(intervals(&g, draws, &mut rng));
-        }
-        self.intervals = out;
+        self.intervals = groups(&self.items)
+            .iter()
+            .map(|(_, g)| intervals(g, draws, &mut rng))
+            .collect();
         self
     }
 }

@@ -338,14 +338,8 @@ impl Mlp {
     }
 }
 
-/// Initial weights: Kaiming-uniform layers from the seed, a zero-bias head whose sd output starts near 1.
-fn init_weights(
-    cfg: &TrainConfig,
-    x_mean: Vec<f32>,
-    x_sd: Vec<f32>,
-    y_mean: [f32; 2],
-    y_sd: [f32; 2],
-) -> Weights {
+/// Kaiming-uniform hidden layers from `cfg.seed` and a zero-bias head whose sd output starts near 1.
+fn random_layers(cfg: &TrainConfig) -> (Vec<Dense>, Dense) {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(0x1417);
     let mut dense = |d_in: usize, d_out: usize, gain: f32| {
@@ -367,10 +361,22 @@ fn init_weights(
     // softplus(0.5413) = 1: start with sd about 1 (the targets' spread).
     head.b[2] = 0.5413;
     head.b[3] = 0.5413;
-    if let Some(init) = &cfg.init {
-        hidden = init.hidden.clone();
-        head = init.head.clone();
-    }
+    (hidden, head)
+}
+
+/// Initial weights: the layers of `cfg.init` when given, else Kaiming-uniform layers from the seed and a
+/// zero-bias head whose sd output starts near 1; the standardisation is always the data's.
+fn init_weights(
+    cfg: &TrainConfig,
+    x_mean: Vec<f32>,
+    x_sd: Vec<f32>,
+    y_mean: [f32; 2],
+    y_sd: [f32; 2],
+) -> Weights {
+    let (hidden, head) = match &cfg.init {
+        Some(init) => (init.hidden.clone(), init.head.clone()),
+        None => random_layers(cfg),
+    };
     Weights {
         model: cfg.model.clone(),
         x_mean,
