@@ -11,7 +11,7 @@ use spikepop_predict::eval::evaluate;
 use spikepop_predict::features::is_silent;
 
 use crate::output::{model_by_name, with_threads};
-use crate::train::{named_set, read_samples};
+use crate::train::{manifest_of, named_set, read_samples};
 
 /// Print the predictor's errors on a test set: MAE and median error per DIC, overall and per label, label
 /// accuracy, and the fraction of true values inside the predicted 1-sd and 2-sd intervals.
@@ -82,6 +82,24 @@ fn same_cells(samples: Vec<Sample>, other: &[Sample]) -> Result<Vec<Sample>> {
     Ok(kept)
 }
 
+/// Why the scores on noise-free trains simulated at a coarser step than the network's training data are
+/// not the network's own: the spike times carry the integrator's error above the resolution it was trained at.
+fn step_mismatch(predictor: &Predictor, test: &std::path::Path) -> Option<String> {
+    let trained = predictor.weights.sim_dt_ms()?;
+    let m = manifest_of(test)?;
+    (m.noise == 0.0 && m.dt > trained * (1.0 + 1e-9)).then(|| {
+        format!(
+            "{} was simulated at dt {} ms, the network's noise-free training trains at dt {trained} ms: \
+             the coarser step's spike-time error (about 0.014 ms for STG at 0.05 ms) is above the network's \
+             resolution of {} ms and is read as jitter; simulate the test set with --dt {trained} for the \
+             network's own accuracy (docs/predictor.md, section 4d)",
+            test.display(),
+            m.dt,
+            predictor.weights.resolution_ms
+        )
+    })
+}
+
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     check_jitter_ms("--jitter-ms", args.jitter_ms)?;
@@ -99,6 +117,9 @@ pub fn run(args: Args) -> Result<()> {
         ..Predictor::load(model.name, args.weights.as_deref())?
     };
     let path = named_set(&args.data, "test").unwrap_or_else(|| args.data.clone());
+    if let Some(note) = step_mismatch(&predictor, &path) {
+        eprintln!("note: {note}");
+    }
     let mut samples = read_samples(&path)?;
     if let Some(other) = &args.same_cells_as {
         let other_path = named_set(other, "test").unwrap_or_else(|| other.clone());

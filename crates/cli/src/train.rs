@@ -160,6 +160,35 @@ pub(crate) fn read_all(paths: &[PathBuf]) -> Result<Vec<Sample>> {
     Ok(out)
 }
 
+/// The `spikepop dataset` manifest of a data path: the folder's own `dataset.json`, or the one next to a file
+/// (a `dataset split` file sits in its dataset's folder). `None` for data that did not come from `dataset`.
+pub(crate) fn manifest_of(path: &Path) -> Option<spikepop_dataset::Manifest> {
+    let dir = if path.is_dir() { path } else { path.parent()? };
+    dir.join(spikepop_dataset::MANIFEST)
+        .is_file()
+        .then(|| spikepop_dataset::Manifest::read(dir).ok())
+        .flatten()
+}
+
+/// The integration step (ms) of the noise-free trains among `paths`, when every noise-free source is a
+/// `spikepop dataset` folder and they share one step (noisy trains are left out: the noise hides the
+/// integrator). The predictor's resolution hides the integrator's spike-time pattern only down to the step
+/// it was trained at (docs/predictor.md, section 4d), so the weights record it.
+pub(crate) fn noise_free_step(paths: &[PathBuf]) -> Option<f64> {
+    let mut step = None;
+    for p in paths {
+        let m = manifest_of(p)?;
+        if m.noise == 0.0 {
+            match step {
+                None => step = Some(m.dt),
+                Some(s) if s == m.dt => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    step
+}
+
 /// `DIR/<stem>.csv` or `DIR/<stem>.parquet`, if one exists.
 pub(crate) fn named_set(dir: &Path, stem: &str) -> Option<PathBuf> {
     if !dir.is_dir() {
@@ -287,6 +316,12 @@ pub fn run(args: Args) -> Result<()> {
     let mut w = trained.weights;
     let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
     w.notes.insert("data".into(), sources.join(","));
+    match noise_free_step(&args.data) {
+        Some(dt) => w
+            .notes
+            .insert(spikepop_predict::net::SIM_DT_NOTE.into(), dt.to_string()),
+        None => w.notes.remove(spikepop_predict::net::SIM_DT_NOTE),
+    };
     if let Some(init) = &args.init {
         w.notes.insert("init".into(), init.display().to_string());
     }

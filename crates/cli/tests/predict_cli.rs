@@ -415,3 +415,83 @@ fn calibrating_the_built_in_weights_on_simulations() {
         );
     }
 }
+
+/// `train` records the integration step of its noise-free `spikepop dataset` sources in the weights
+/// (`sim_dt_ms`), and `evaluate` says when noise-free test trains were simulated at a coarser step, whose
+/// spike-time error is above what the network was trained to read.
+#[test]
+fn the_training_step_is_recorded_and_a_coarser_test_step_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str, dt: &str, noise: &str| {
+        let out = dir.path().join(name);
+        ok(&spikepop(&[
+            "dataset",
+            "--model",
+            "stg",
+            "--targets",
+            "6",
+            "--per-target",
+            "2",
+            "--seed",
+            "5",
+            "--duration",
+            "4000",
+            "--dt",
+            dt,
+            "--noise",
+            noise,
+            "--format",
+            "csv",
+            "-o",
+            p(&out),
+        ]));
+        out
+    };
+    let fine = make("fine", "0.025", "0");
+    let noisy = make("noisy", "0.05", "5");
+    let coarse = make("coarse", "0.05", "0");
+    let w = dir.path().join("w.safetensors");
+    let train = |data: &[&Path]| {
+        let mut a = vec![
+            "train",
+            "--model",
+            "stg",
+            "-o",
+            p(&w),
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+        ];
+        for d in data {
+            a.extend(["--data", p(d)]);
+        }
+        ok(&spikepop(&a));
+        String::from_utf8_lossy(&std::fs::read(&w).unwrap()).into_owned()
+    };
+    // Noisy sources do not count: the noise hides the integrator.
+    assert!(train(&[&fine, &noisy]).contains(r#""sim_dt_ms":"0.025""#));
+    let evaluate = |data: &Path| {
+        let o = spikepop(&[
+            "evaluate",
+            "--model",
+            "stg",
+            "--data",
+            p(data),
+            "--weights",
+            p(&w),
+        ]);
+        ok(&o);
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let note = evaluate(&coarse);
+    assert!(
+        note.contains("dt 0.05 ms") && note.contains("dt 0.025 ms") && note.contains("--dt 0.025"),
+        "{note}"
+    );
+    assert!(!evaluate(&fine).contains("note:"));
+    assert!(!evaluate(&noisy).contains("note:"));
+    // Noise-free sources at two steps, or data without a manifest: no step is recorded.
+    assert!(!train(&[&fine, &coarse]).contains("sim_dt_ms"));
+    assert!(!evaluate(&coarse).contains("note:"));
+}

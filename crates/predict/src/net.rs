@@ -84,6 +84,9 @@ impl Dense {
     }
 }
 
+/// The note (metadata key) holding the integration step (ms) of the noise-free training trains, when known.
+pub const SIM_DT_NOTE: &str = "sim_dt_ms";
+
 /// Everything the predictor needs at inference.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
@@ -217,6 +220,16 @@ impl Weights {
     /// Number of labels.
     pub fn n_labels(&self) -> usize {
         self.head.d_out - N_GAUSS
+    }
+
+    /// The integration step (ms) of the noise-free trains the network was trained on, when `spikepop train`
+    /// could tell it (note [`SIM_DT_NOTE`]): below its resolution the network reads the trains of cells
+    /// simulated at that step or finer, and treats the larger spike-time error of a coarser step as jitter.
+    pub fn sim_dt_ms(&self) -> Option<f64> {
+        self.notes
+            .get(SIM_DT_NOTE)
+            .and_then(|v| v.parse().ok())
+            .filter(|v: &f64| v.is_finite() && *v > 0.0)
     }
 
     /// Parameter count.

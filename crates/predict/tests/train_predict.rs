@@ -368,9 +368,10 @@ fn conductances(rel: &str, skip: usize) -> Vec<(String, Vec<f64>)> {
         .collect()
 }
 
-/// Halving the integration step changes a train only below the recording resolution (the spike times of a
-/// 0.05-ms step are off by a few hundredths of a ms, in a pattern set by the spike's shape). A predictor that
-/// reads the cell, not the integrator, must give the same cells nearly the same answer either way: the centres
+/// Halving the integration step of the training data changes a train only below the network's resolution (the
+/// spike times of a 0.05-ms step are off by a few hundredths of a ms, in a pattern set by the spike's shape; at
+/// 0.0125 ms by under a thousandth). A predictor that reads the cell, not the integrator, must give the same
+/// cells nearly the same answer either way: the centres
 /// may move by a fraction of the sd, by under half of it for most cells. (The STG network shipped before
 /// session 5 read the integrator's pattern: its tonic g_s moved by 1.05 sd on average over the test split, and by
 /// a median 0.84 sd over these cells. A few cells do change with the step beyond the resolution, such as STG cell
@@ -399,7 +400,9 @@ fn built_in_predictions_do_not_depend_on_the_integration_step() {
                 .map(|(_, g)| p.predict(&simulate_one(&compiled, g, &settings, 0, &never).spikes))
                 .collect()
         };
-        let (coarse, fine) = (predict_at(0.05), predict_at(0.025));
+        // The step of the noise-free training trains (older weights do not record it: 0.05 ms) and half of it.
+        let step = p.weights.sim_dt_ms().unwrap_or(0.05);
+        let (coarse, fine) = (predict_at(step), predict_at(step / 2.0));
         let mut moves = Vec::new();
         for ((id, _), (a, b)) in cells.iter().zip(coarse.iter().zip(&fine)) {
             match (a, b) {
