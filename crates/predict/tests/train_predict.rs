@@ -237,7 +237,8 @@ fn shipped_stg_weights_place_known_test_trains_within_3_sd() {
         return;
     };
     assert_eq!(p.weights.model, "stg");
-    // One tonic and one bursting train from the test split (seed 2, never used for training).
+    // One tonic and one bursting train from the test split (seed 2, never used for training), simulated at
+    // dt 0.0125 ms, the step of the built-in network's noise-free training trains (`spikepop dataset --dt 0.0125`).
     let path = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
         .join("tests/data/known_stg.csv");
     let known = spikepop_predict::data::read_csv(&path).unwrap();
