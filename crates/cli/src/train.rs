@@ -164,10 +164,10 @@ pub(crate) fn read_all(paths: &[PathBuf]) -> Result<Vec<Sample>> {
 /// (a `dataset split` file sits in its dataset's folder). `None` for data that did not come from `dataset`.
 pub(crate) fn manifest_of(path: &Path) -> Option<spikepop_dataset::Manifest> {
     let dir = if path.is_dir() { path } else { path.parent()? };
-    dir.join(spikepop_dataset::MANIFEST)
-        .is_file()
-        .then(|| spikepop_dataset::Manifest::read(dir).ok())
-        .flatten()
+    if !dir.join(spikepop_dataset::MANIFEST).is_file() {
+        return None;
+    }
+    spikepop_dataset::Manifest::read(dir).ok()
 }
 
 /// The integration step (ms) of the noise-free trains among `paths`, when every noise-free source is a
@@ -316,12 +316,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut w = trained.weights;
     let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
     w.notes.insert("data".into(), sources.join(","));
-    match noise_free_step(&args.data) {
-        Some(dt) => w
-            .notes
-            .insert(spikepop_predict::net::SIM_DT_NOTE.into(), dt.to_string()),
-        None => w.notes.remove(spikepop_predict::net::SIM_DT_NOTE),
-    };
+    if let Some(dt) = noise_free_step(&args.data) {
+        w.notes
+            .insert(spikepop_predict::net::SIM_DT_NOTE.into(), dt.to_string());
+    }
     if let Some(init) = &args.init {
         w.notes.insert("init".into(), init.display().to_string());
     }
