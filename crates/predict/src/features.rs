@@ -4,12 +4,26 @@
 //! space, so that trains from 3 spikes to hours of recording map to the same vector layout. A feature that
 //! does not apply (the burst period of a tonic train) is 0 with a "present" flag set to 0, never NaN.
 //! The layout is [`NAMES`]; [`VERSION`] changes whenever it does, and weights record the version they were
-//! trained with.
+//! trained with. A new version only appends features, so weights of an older version read the first
+//! [`n_features`] entries of the vector.
 
 use spikepop_spikes::features::{Classifier, Features, Label, bursts};
 
 /// Version of the feature layout (stored in the weights' metadata and checked on load).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
+
+/// The number of leading features that weights of feature version `version` read (`None` for a version this
+/// spikepop does not know): version 3 is the first 58, version 4 adds the relaxation profile.
+pub fn n_features(version: u32) -> Option<usize> {
+    match version {
+        3 => Some(58),
+        4 => Some(N_FEATURES),
+        _ => None,
+    }
+}
+
+/// Number of equal segments (by ISI index) of the relaxation profile.
+pub const PROFILE_BINS: usize = 8;
 
 /// The ISI quantiles (in log space) in the vector.
 pub const QUANTILES: [f64; 9] = [0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98];
@@ -74,10 +88,28 @@ pub const NAMES: [&str; N_FEATURES] = [
     "log_burst_duration_cv_fine",
     "intra_mid_log_isi",
     "log_silence_mean",
+    "profile_1",
+    "profile_2",
+    "profile_3",
+    "profile_4",
+    "profile_5",
+    "profile_6",
+    "profile_7",
+    "profile_8",
+    "first_dev_1",
+    "first_dev_2",
+    "first_dev_3",
+    "last_dev_3",
+    "last_dev_2",
+    "last_dev_1",
+    "dlog_isi_ratio",
+    "log_dlog_isi_abs_mean",
+    "log_dlog_isi_abs_first",
+    "log_dlog_isi_abs_last",
 ];
 
 /// Length of the feature vector.
-pub const N_FEATURES: usize = 58;
+pub const N_FEATURES: usize = 76;
 
 /// The labels the predictor distinguishes (its `p_<label>` outputs), in output order. Silent trains (fewer than
 /// 3 spikes) never reach the network.
@@ -163,6 +195,51 @@ fn ln_or0(x: f64) -> f64 {
 
 fn or0(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
+}
+
+/// A signed log scale for deviations of log ISIs, which range from 1e-5 (the slow relaxation of a regular
+/// train) to 1: `sign(x) ln(1 + |x| / 1e-5)`.
+fn slog(x: f64) -> f64 {
+    x.signum() * (x.abs() / 1e-5).ln_1p()
+}
+
+/// The relaxation profile of a non-bursting train (version 4), from its log ISIs: how the ISIs settle over the
+/// train after the cell's last perturbation. Written to `out` (18 values, see [`NAMES`] from `profile_1`):
+/// the mean deviation of the log ISIs from their mean in [`PROFILE_BINS`] equal segments of the train (by ISI
+/// index; a segment shorter than one ISI takes the ISI it falls on), the first and the last three deviations,
+/// all on the [`slog`] scale; the lag-1 ratio of successive changes of log ISI (about the per-spike factor of
+/// an exponential relaxation, clamped to [-3, 3]); and the log of the mean absolute change, overall and over
+/// the first and the last five changes.
+fn relaxation_profile(logs: &[f64], mean: f64, out: &mut [f64]) {
+    let n = logs.len();
+    let dev = |i: usize| logs[i] - mean;
+    for (b, o) in out[..PROFILE_BINS].iter_mut().enumerate() {
+        let lo = (b * n / PROFILE_BINS).min(n - 1);
+        let hi = ((b + 1) * n / PROFILE_BINS).clamp(lo + 1, n);
+        *o = slog((lo..hi).map(dev).sum::<f64>() / (hi - lo) as f64);
+    }
+    for j in 0..3 {
+        out[PROFILE_BINS + j] = slog(dev(j.min(n - 1)));
+        out[PROFILE_BINS + 5 - j] = slog(dev(n - 1 - j.min(n - 1)));
+    }
+    let d: Vec<f64> = logs.windows(2).map(|w| w[1] - w[0]).collect();
+    let num: f64 = d.windows(2).map(|w| w[0] * w[1]).sum();
+    let den: f64 = d[..d.len().saturating_sub(1)].iter().map(|x| x * x).sum();
+    out[PROFILE_BINS + 6] = if den > 0.0 {
+        (num / den).clamp(-3.0, 3.0)
+    } else {
+        0.0
+    };
+    let ln_abs_mean = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            (v.iter().map(|x| x.abs()).sum::<f64>() / v.len() as f64 + 1e-9).ln()
+        }
+    };
+    out[PROFILE_BINS + 7] = ln_abs_mean(&d);
+    out[PROFILE_BINS + 8] = ln_abs_mean(&d[..d.len().min(5)]);
+    out[PROFILE_BINS + 9] = ln_abs_mean(&d[d.len().saturating_sub(5)..]);
 }
 
 /// The feature vector of a sorted train of at least 3 spikes (see [`NAMES`]), and the default classifier's
@@ -327,6 +404,11 @@ pub fn features(times_ms: &[f64]) -> Option<([f32; N_FEATURES], Label)> {
         TINY
     }
     .ln();
+    // The relaxation profile (version 4) of trains that do not burst: the order of their ISIs, which the
+    // trend and curvature above summarise in two numbers.
+    if f.label != Label::Bursting {
+        relaxation_profile(&logs, lmean, &mut v[58..]);
+    }
     let mut out = [0f32; N_FEATURES];
     for (o, x) in out.iter_mut().zip(v) {
         *o = if x.is_finite() { x as f32 } else { 0.0 };
@@ -372,5 +454,55 @@ mod tests {
         assert_eq!(f[28], 1.0);
         assert!((f[29] - 5f32.ln()).abs() < 1e-5);
         assert_eq!(f[34], 1.0);
+        // Bursting trains have no relaxation profile.
+        assert!(f[58..].iter().all(|x| *x == 0.0));
+    }
+
+    #[test]
+    fn the_relaxation_profile_reads_an_exponential_settling() {
+        // ISIs settling as 100 (1 + 1e-3 0.8^k) ms: log ISI deviations decay by 0.8 per spike.
+        let mut t = vec![0.0];
+        for k in 0..40 {
+            t.push(t[k] + 100.0 * (1.0 + 1e-3 * 0.8f64.powi(k as i32)));
+        }
+        let (f, l) = features(&t).unwrap();
+        assert_eq!(l, Label::Tonic);
+        let at = |name: &str| f[NAMES.iter().position(|n| *n == name).unwrap()] as f64;
+        // The first segment is above the mean, the later ones below it by the mean deviation, 1.25e-4, and
+        // level.
+        assert!(
+            (at("profile_8") - slog(-1e-3 / 0.2 / 40.0)).abs() < 0.05,
+            "{}",
+            at("profile_8")
+        );
+        assert!(at("profile_1") > 3.0, "{}", at("profile_1"));
+        for b in 3..=8 {
+            assert!(at(&format!("profile_{b}")) < 0.0);
+        }
+        assert!((at("profile_8") - at("profile_7")).abs() < 0.05);
+        assert!(at("first_dev_1") > at("first_dev_2") && at("first_dev_2") > at("first_dev_3"));
+        assert!(
+            (at("dlog_isi_ratio") - 0.8).abs() < 1e-3,
+            "{}",
+            at("dlog_isi_ratio")
+        );
+        // The first change is 1e-3 (0.8 - 1) = -2e-4 in log ISI.
+        assert!(
+            (at("log_dlog_isi_abs_first")
+                - (2e-4 * (1.0 + 0.8 + 0.64 + 0.512 + 0.4096) / 5.0f64).ln())
+            .abs()
+                < 0.01
+        );
+        // The last five changes are 0.8^34, about 5e-4 times smaller: 7.6 less on the log scale.
+        assert!((at("log_dlog_isi_abs_first") - at("log_dlog_isi_abs_last") - 7.6).abs() < 0.2);
+        // A perfectly regular train has a flat profile.
+        let regular: Vec<f64> = (0..30).map(|i| 125.0 * i as f64).collect();
+        let (f, _) = features(&regular).unwrap();
+        assert!(f[58..72].iter().all(|x| x.abs() < 1e-3), "{:?}", &f[58..72]);
+        assert_eq!(f[72], 0.0);
+        // Every version reads a prefix of the current vector.
+        assert_eq!(n_features(3), Some(58));
+        assert_eq!(n_features(VERSION), Some(N_FEATURES));
+        assert_eq!(n_features(2), None);
     }
 }

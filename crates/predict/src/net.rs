@@ -113,6 +113,9 @@ pub struct Weights {
     pub resolution_ms: f64,
     /// Free-form notes written to and read from the file's metadata (training data, epochs, seed, ...).
     pub notes: BTreeMap<String, String>,
+    /// The feature version the network was trained on: it reads the first
+    /// [`features::n_features`]`(features_version)` entries of each feature vector.
+    pub features_version: u32,
 }
 
 /// Why a weights file cannot be used.
@@ -241,14 +244,20 @@ impl Weights {
             .sum()
     }
 
-    /// The raw head outputs (before softplus and softmax) for `rows` standardised-or-not feature rows.
+    /// The raw head outputs (before softplus and softmax) for `rows` feature rows of the current version
+    /// ([`N_FEATURES`] each; weights of an older version read the first entries of each row).
     pub fn raw(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        assert_eq!(
+            x.len(),
+            rows * N_FEATURES,
+            "feature rows have the wrong length"
+        );
         let f = self.x_mean.len();
-        assert_eq!(x.len(), rows * f, "feature rows have the wrong length");
         let mut h: Vec<f32> = x
-            .chunks_exact(f)
+            .chunks_exact(N_FEATURES)
             .flat_map(|r| {
-                r.iter()
+                r[..f]
+                    .iter()
                     .zip(&self.x_mean)
                     .zip(&self.x_sd)
                     .map(|((v, m), s)| (v - m) / s)
@@ -325,7 +334,7 @@ impl Weights {
         let mut meta: BTreeMap<String, String> = self.notes.clone();
         meta.insert("format".into(), FORMAT.into());
         meta.insert("model".into(), self.model.clone());
-        meta.insert("features_version".into(), features::VERSION.to_string());
+        meta.insert("features_version".into(), self.features_version.to_string());
         meta.insert("labels".into(), LABELS.map(|l| l.as_str()).join(","));
         meta.insert("activation".into(), "silu".into());
         meta.insert("sd_floor".into(), self.sd_floor.to_string());
@@ -391,15 +400,17 @@ impl Weights {
             });
         }
         let fv = get("features_version")?;
-        if fv != features::VERSION.to_string() {
-            return Err(WeightsError::Metadata {
+        let (features_version, n_in) = fv
+            .parse()
+            .ok()
+            .and_then(|v| Some((v, features::n_features(v)?)))
+            .ok_or_else(|| WeightsError::Metadata {
                 key: "features_version",
                 msg: format!(
-                    "{fv}; this spikepop computes features version {} (retrain the weights)",
+                    "{fv}; this spikepop reads features versions 3 to {} (retrain the weights)",
                     features::VERSION
                 ),
-            });
-        }
+            })?;
         let labels = get("labels")?;
         let want = LABELS.map(|l| l.as_str()).join(",");
         if labels != want {
@@ -461,15 +472,15 @@ impl Weights {
                 .map(|t| t.shape().to_vec())
                 .map_err(|_| WeightsError::Missing(name.to_string()))
         };
-        let x_mean = tensor("x_mean", &[N_FEATURES])?;
-        let x_sd = tensor("x_sd", &[N_FEATURES])?;
+        let x_mean = tensor("x_mean", &[n_in])?;
+        let x_sd = tensor("x_sd", &[n_in])?;
         let y_mean = tensor("y_mean", &[2])?;
         let y_sd = tensor("y_sd", &[2])?;
         if x_sd.iter().chain(&y_sd).any(|s| *s <= 0.0) {
             return Err(WeightsError::Value("x_sd/y_sd".into()));
         }
         let mut hidden = Vec::new();
-        let mut d_in = N_FEATURES;
+        let mut d_in = n_in;
         while st
             .tensor(&format!("hidden.{}.weight", hidden.len()))
             .is_ok()
@@ -528,6 +539,7 @@ impl Weights {
             sd_floor,
             resolution_ms,
             notes,
+            features_version,
         })
     }
 }
@@ -567,7 +579,37 @@ pub(crate) mod tests {
             sd_floor: 0.01,
             resolution_ms: 0.0,
             notes: BTreeMap::from([("epochs".to_string(), "3".to_string())]),
+            features_version: features::VERSION,
         }
+    }
+
+    #[test]
+    fn weights_of_an_older_feature_version_read_the_first_features() {
+        let w = random_weights(&[16], 4);
+        let n3 = features::n_features(3).unwrap();
+        let mut old = w.clone();
+        old.features_version = 3;
+        old.x_mean.truncate(n3);
+        old.x_sd.truncate(n3);
+        old.hidden[0].d_in = n3;
+        old.hidden[0].w.truncate(n3 * 16);
+        let back = Weights::from_bytes(&old.to_bytes()).unwrap();
+        assert_eq!(back, old);
+        // The same as the current-version network whose weights on the newer features are zero.
+        let mut zeroed = w.clone();
+        zeroed.hidden[0].w[..n3 * 16].copy_from_slice(&old.hidden[0].w);
+        zeroed.hidden[0].w[n3 * 16..].fill(0.0);
+        let x: Vec<f32> = (0..2 * N_FEATURES).map(|i| (i % 13) as f32 - 6.0).collect();
+        assert_eq!(back.forward(&x, 2), zeroed.forward(&x, 2));
+        // A version this spikepop does not know is refused, with the versions it reads.
+        old.features_version = 2;
+        let e = Weights::from_bytes(&old.to_bytes()).unwrap_err();
+        assert!(e.to_string().contains("features versions 3 to"), "{e}");
+        // A version's feature count is checked.
+        let mut bad = w.clone();
+        bad.features_version = 3;
+        let e = Weights::from_bytes(&bad.to_bytes()).unwrap_err();
+        assert!(e.to_string().contains(&format!("[{n3}]")), "{e}");
     }
 
     #[test]

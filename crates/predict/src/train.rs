@@ -389,6 +389,7 @@ fn init_weights(
         sd_floor: cfg.sd_floor,
         resolution_ms: cfg.augment.resolution_ms,
         notes: BTreeMap::new(),
+        features_version: crate::features::VERSION,
     }
 }
 
