@@ -364,6 +364,13 @@ fn coverages(table: &str, label: &str) -> Vec<f64> {
         .collect()
 }
 
+/// Runs `spikepop dataset --model stg --format csv -o OUT` with `args` (targets, seed, step, ...).
+fn stg_dataset(out: &Path, args: &[&str]) {
+    let mut a = vec!["dataset", "--model", "stg", "--format", "csv", "-o", p(out)];
+    a.extend_from_slice(args);
+    ok(&spikepop(&a));
+}
+
 #[test]
 fn calibrating_the_built_in_weights_on_simulations() {
     // 400 STG simulations at the step of the built-in network's training data (0.0125 ms: coarser trains
@@ -372,23 +379,19 @@ fn calibrating_the_built_in_weights_on_simulations() {
     // file records what it was calibrated on.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("cal");
-    ok(&spikepop(&[
-        "dataset",
-        "--model",
-        "stg",
-        "--targets",
-        "100",
-        "--per-target",
-        "4",
-        "--seed",
-        "5",
-        "--dt",
-        "0.0125",
-        "--format",
-        "csv",
-        "-o",
-        p(&data),
-    ]));
+    stg_dataset(
+        &data,
+        &[
+            "--targets",
+            "100",
+            "--per-target",
+            "4",
+            "--seed",
+            "5",
+            "--dt",
+            "0.0125",
+        ],
+    );
     let w = dir.path().join("recal.safetensors");
     ok(&spikepop(&[
         "calibrate",
@@ -428,27 +431,23 @@ fn the_training_step_is_recorded_and_a_coarser_test_step_is_noted() {
     let dir = tempfile::tempdir().unwrap();
     let make = |name: &str, dt: &str, noise: &str| {
         let out = dir.path().join(name);
-        ok(&spikepop(&[
-            "dataset",
-            "--model",
-            "stg",
-            "--targets",
-            "6",
-            "--per-target",
-            "2",
-            "--seed",
-            "5",
-            "--duration",
-            "4000",
-            "--dt",
-            dt,
-            "--noise",
-            noise,
-            "--format",
-            "csv",
-            "-o",
-            p(&out),
-        ]));
+        stg_dataset(
+            &out,
+            &[
+                "--targets",
+                "6",
+                "--per-target",
+                "2",
+                "--seed",
+                "5",
+                "--duration",
+                "4000",
+                "--dt",
+                dt,
+                "--noise",
+                noise,
+            ],
+        );
         out
     };
     let fine = make("fine", "0.025", "0");
@@ -509,27 +508,23 @@ fn the_training_step_is_recorded_and_a_coarser_test_step_is_noted() {
 fn the_built_in_stg_network_is_not_overconfident_on_settled_cells() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("settled");
-    ok(&spikepop(&[
-        "dataset",
-        "--model",
-        "stg",
-        "--targets",
-        "40",
-        "--per-target",
-        "2",
-        "--seed",
-        "41",
-        "--dt",
-        "0.0125",
-        "--duration",
-        "33000",
-        "--transient",
-        "30000",
-        "--format",
-        "csv",
-        "-o",
-        p(&data),
-    ]));
+    stg_dataset(
+        &data,
+        &[
+            "--targets",
+            "40",
+            "--per-target",
+            "2",
+            "--seed",
+            "41",
+            "--dt",
+            "0.0125",
+            "--duration",
+            "33000",
+            "--transient",
+            "30000",
+        ],
+    );
     let table = ok(&spikepop(&[
         "evaluate",
         "--model",

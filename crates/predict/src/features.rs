@@ -16,11 +16,14 @@ pub const VERSION: u32 = 4;
 /// spikepop does not know): version 3 is the first 58, version 4 adds the relaxation profile.
 pub fn n_features(version: u32) -> Option<usize> {
     match version {
-        3 => Some(58),
+        3 => Some(V3_FEATURES),
         4 => Some(N_FEATURES),
         _ => None,
     }
 }
+
+/// Length of the version-3 vector: the relaxation profile of version 4 starts here.
+pub const V3_FEATURES: usize = 58;
 
 /// Number of equal segments (by ISI index) of the relaxation profile.
 pub const PROFILE_BINS: usize = 8;
@@ -407,7 +410,7 @@ pub fn features(times_ms: &[f64]) -> Option<([f32; N_FEATURES], Label)> {
     // The relaxation profile (version 4) of trains that do not burst: the order of their ISIs, which the
     // trend and curvature above summarise in two numbers.
     if f.label != Label::Bursting {
-        relaxation_profile(&logs, lmean, &mut v[58..]);
+        relaxation_profile(&logs, lmean, &mut v[V3_FEATURES..]);
     }
     let mut out = [0f32; N_FEATURES];
     for (o, x) in out.iter_mut().zip(v) {
@@ -455,7 +458,7 @@ mod tests {
         assert!((f[29] - 5f32.ln()).abs() < 1e-5);
         assert_eq!(f[34], 1.0);
         // Bursting trains have no relaxation profile.
-        assert!(f[58..].iter().all(|x| *x == 0.0));
+        assert!(f[V3_FEATURES..].iter().all(|x| *x == 0.0));
     }
 
     #[test]
@@ -498,8 +501,9 @@ mod tests {
         // A perfectly regular train has a flat profile.
         let regular: Vec<f64> = (0..30).map(|i| 125.0 * i as f64).collect();
         let (f, _) = features(&regular).unwrap();
-        assert!(f[58..72].iter().all(|x| x.abs() < 1e-3), "{:?}", &f[58..72]);
-        assert_eq!(f[72], 0.0);
+        let profile = &f[V3_FEATURES..V3_FEATURES + PROFILE_BINS + 6];
+        assert!(profile.iter().all(|x| x.abs() < 1e-3), "{profile:?}");
+        assert_eq!(f[V3_FEATURES + PROFILE_BINS + 6], 0.0);
         // Every version reads a prefix of the current vector.
         assert_eq!(n_features(3), Some(58));
         assert_eq!(n_features(VERSION), Some(N_FEATURES));
