@@ -89,10 +89,10 @@ fn step_mismatch(predictor: &Predictor, test: &std::path::Path) -> Option<String
     let m = manifest_of(test)?;
     (m.noise == 0.0 && m.dt > trained * (1.0 + 1e-9)).then(|| {
         format!(
-            "{} was simulated at dt {} ms, the network's noise-free training trains at dt {trained} ms: \
-             the coarser step's spike-time error (about 0.014 ms for STG at 0.05 ms) is above the network's \
-             resolution of {} ms and is read as jitter; simulate the test set with --dt {trained} for the \
-             network's own accuracy (docs/predictor.md, sections 4d and 4f)",
+            "{} was simulated at dt {} ms, the network's noise-free training trains at dt {trained} ms or \
+             finer: the coarser step's spike-time error (about 0.014 ms for STG at 0.05 ms) is above the \
+             network's resolution of {} ms and outside what it was trained on; simulate the test set with \
+             --dt {trained} for the network's own accuracy (docs/predictor.md, sections 4d and 4f)",
             test.display(),
             m.dt,
             predictor.weights.resolution_ms

@@ -170,20 +170,16 @@ pub(crate) fn manifest_of(path: &Path) -> Option<spikepop_dataset::Manifest> {
     spikepop_dataset::Manifest::read(dir).ok()
 }
 
-/// The integration step (ms) of the noise-free trains among `paths`, when every noise-free source is a
-/// `spikepop dataset` folder and they share one step (noisy trains are left out: the noise hides the
-/// integrator). The predictor's resolution hides the integrator's spike-time pattern only down to the step
-/// it was trained at (docs/predictor.md, section 4d), so the weights record it.
+/// The coarsest integration step (ms) of the noise-free trains among `paths`, when every noise-free source is a
+/// `spikepop dataset` folder (noisy trains are left out: the noise hides the integrator). The network has
+/// learnt to read the spike-time error of every step up to that one; a coarser step's error is larger than
+/// anything it was trained on (docs/predictor.md, sections 4d and 4g), so the weights record it.
 pub(crate) fn noise_free_step(paths: &[PathBuf]) -> Option<f64> {
-    let mut step = None;
+    let mut step: Option<f64> = None;
     for p in paths {
         let m = manifest_of(p)?;
         if m.noise == 0.0 {
-            match step {
-                None => step = Some(m.dt),
-                Some(s) if s == m.dt => {}
-                Some(_) => return None,
-            }
+            step = Some(step.map_or(m.dt, |s| s.max(m.dt)));
         }
     }
     step

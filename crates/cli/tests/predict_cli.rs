@@ -423,7 +423,7 @@ fn calibrating_the_built_in_weights_on_simulations() {
     }
 }
 
-/// `train` records the integration step of its noise-free `spikepop dataset` sources in the weights
+/// `train` records the coarsest integration step of its noise-free `spikepop dataset` sources in the weights
 /// (`sim_dt_ms`), and `evaluate` says when noise-free test trains were simulated at a coarser step, whose
 /// spike-time error is above what the network was trained to read.
 #[test]
@@ -494,8 +494,13 @@ fn the_training_step_is_recorded_and_a_coarser_test_step_is_noted() {
     );
     assert!(!evaluate(&fine).contains("note:"));
     assert!(!evaluate(&noisy).contains("note:"));
-    // Noise-free sources at two steps, or data without a manifest: no step is recorded.
-    assert!(!train(&[&fine, &coarse]).contains("sim_dt_ms"));
+    // Noise-free sources at two steps: the network was trained on the coarser one too, which is recorded.
+    assert!(train(&[&fine, &coarse]).contains(r#""sim_dt_ms":"0.05""#));
+    assert!(!evaluate(&coarse).contains("note:"));
+    // Data without a manifest: no step is recorded.
+    let bare = dir.path().join("bare.csv");
+    std::fs::copy(fine.join("part-0.csv"), &bare).unwrap();
+    assert!(!train(&[&bare]).contains("sim_dt_ms"));
     assert!(!evaluate(&coarse).contains("note:"));
 }
 

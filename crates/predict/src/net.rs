@@ -225,9 +225,10 @@ impl Weights {
         self.head.d_out - N_GAUSS
     }
 
-    /// The integration step (ms) of the noise-free trains the network was trained on, when `spikepop train`
-    /// could tell it (note [`SIM_DT_NOTE`]): below its resolution the network reads the trains of cells
-    /// simulated at that step or finer, and treats the larger spike-time error of a coarser step as jitter.
+    /// The coarsest integration step (ms) of the noise-free trains the network was trained on, when
+    /// `spikepop train` could tell it (note [`SIM_DT_NOTE`]): below its resolution the network reads the
+    /// trains of cells simulated at that step or finer, and a coarser step's larger spike-time error is
+    /// outside what it was trained on.
     pub fn sim_dt_ms(&self) -> Option<f64> {
         self.notes
             .get(SIM_DT_NOTE)
