@@ -170,19 +170,20 @@ pub(crate) fn manifest_of(path: &Path) -> Option<spikepop_dataset::Manifest> {
     spikepop_dataset::Manifest::read(dir).ok()
 }
 
-/// The coarsest integration step (ms) of the noise-free trains among `paths`, when every noise-free source is a
-/// `spikepop dataset` folder (noisy trains are left out: the noise hides the integrator). The network has
-/// learnt to read the spike-time error of every step up to that one; a coarser step's error is larger than
-/// anything it was trained on (docs/predictor.md, sections 4d and 4g), so the weights record it.
-pub(crate) fn noise_free_step(paths: &[PathBuf]) -> Option<f64> {
-    let mut step: Option<f64> = None;
+/// The integration steps (ms, ascending, each once) of the noise-free trains among `paths`, when every
+/// noise-free source is a `spikepop dataset` folder (noisy trains are left out: the noise hides the
+/// integrator). Below its resolution the network reads the spike-time error of the steps it was trained on,
+/// and no other (docs/predictor.md, sections 4d and 4g), so the weights record them.
+pub(crate) fn noise_free_steps(paths: &[PathBuf]) -> Option<Vec<f64>> {
+    let mut steps: Vec<f64> = Vec::new();
     for p in paths {
         let m = manifest_of(p)?;
-        if m.noise == 0.0 {
-            step = Some(step.map_or(m.dt, |s| s.max(m.dt)));
+        if m.noise == 0.0 && !steps.contains(&m.dt) {
+            steps.push(m.dt);
         }
     }
-    step
+    steps.sort_by(f64::total_cmp);
+    (!steps.is_empty()).then_some(steps)
 }
 
 /// `DIR/<stem>.csv` or `DIR/<stem>.parquet`, if one exists.
@@ -312,9 +313,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut w = trained.weights;
     let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
     w.notes.insert("data".into(), sources.join(","));
-    if let Some(dt) = noise_free_step(&args.data) {
+    if let Some(steps) = noise_free_steps(&args.data) {
+        let steps: Vec<String> = steps.iter().map(f64::to_string).collect();
         w.notes
-            .insert(spikepop_predict::net::SIM_DT_NOTE.into(), dt.to_string());
+            .insert(spikepop_predict::net::SIM_DT_NOTE.into(), steps.join(","));
     }
     if let Some(init) = &args.init {
         w.notes.insert("init".into(), init.display().to_string());

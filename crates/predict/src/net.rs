@@ -225,15 +225,24 @@ impl Weights {
         self.head.d_out - N_GAUSS
     }
 
-    /// The coarsest integration step (ms) of the noise-free trains the network was trained on, when
-    /// `spikepop train` could tell it (note [`SIM_DT_NOTE`]): below its resolution the network reads the
-    /// trains of cells simulated at that step or finer, and a coarser step's larger spike-time error is
-    /// outside what it was trained on.
-    pub fn sim_dt_ms(&self) -> Option<f64> {
-        self.notes
-            .get(SIM_DT_NOTE)
-            .and_then(|v| v.parse().ok())
-            .filter(|v: &f64| v.is_finite() && *v > 0.0)
+    /// The integration steps (ms, ascending) of the noise-free trains the network was trained on, when
+    /// `spikepop train` could tell them (note [`SIM_DT_NOTE`], comma-separated); empty when unknown. Below its
+    /// resolution the network reads the trains of cells simulated at those steps, and those of a step finer
+    /// than the finest; the structured spike-time error of any other step is outside what it was trained on.
+    pub fn sim_dts_ms(&self) -> Vec<f64> {
+        let Some(note) = self.notes.get(SIM_DT_NOTE) else {
+            return Vec::new();
+        };
+        let steps: Option<Vec<f64>> = note
+            .split(',')
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite() && *v > 0.0)
+            })
+            .collect();
+        steps.unwrap_or_default()
     }
 
     /// Parameter count.

@@ -401,8 +401,9 @@ fn built_in_predictions_do_not_depend_on_the_integration_step() {
                 .map(|(_, g)| p.predict(&simulate_one(&compiled, g, &settings, 0, &never).spikes))
                 .collect()
         };
-        // The step of the noise-free training trains (older weights do not record it: 0.05 ms) and half of it.
-        let step = p.weights.sim_dt_ms().unwrap_or(0.05);
+        // The finest step of the noise-free training trains (older weights do not record it: 0.05 ms) and
+        // half of it.
+        let step = p.weights.sim_dts_ms().first().copied().unwrap_or(0.05);
         let (coarse, fine) = (predict_at(step), predict_at(step / 2.0));
         let mut moves = Vec::new();
         for ((id, _), (a, b)) in cells.iter().zip(coarse.iter().zip(&fine)) {
