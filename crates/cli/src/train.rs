@@ -70,6 +70,11 @@ pub struct Args {
     /// Augmentation: largest sd of the Gaussian spike-time jitter (ms), drawn per train in [0, this].
     #[arg(long, default_value_t = Augment::default().max_jitter_ms)]
     max_jitter_ms: f64,
+    /// Augmentation: probability that a jittered train's jitter sd is drawn log-uniformly from [0.001 ms,
+    /// --max-jitter-ms] instead of uniformly: small jitter (a recording sampled at 10-100 kHz) as often per
+    /// decade as large.
+    #[arg(long, default_value_t = Augment::default().p_log_jitter)]
+    p_log_jitter: f64,
     /// Augmentation: largest probability of deleting each spike, drawn per train in [0, this].
     #[arg(long, default_value_t = Augment::default().max_drop)]
     max_drop: f64,
@@ -235,6 +240,7 @@ pub fn run(args: Args) -> Result<()> {
             p_window: args.p_window,
             max_drop: args.max_drop,
             max_jitter_ms: args.max_jitter_ms,
+            p_log_jitter: args.p_log_jitter,
             resolution_ms: args.resolution_ms,
         },
         init: match &args.init {

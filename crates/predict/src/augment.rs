@@ -23,6 +23,11 @@ pub struct Augment {
     pub max_drop: f64,
     /// Largest jitter standard deviation (ms), drawn per train in `[0, max_jitter_ms]`.
     pub max_jitter_ms: f64,
+    /// Probability that an augmented train's jitter sd is drawn log-uniformly from
+    /// `[MIN_LOG_JITTER_MS, max_jitter_ms]` instead of uniformly from `[0, max_jitter_ms]`: a uniform sd up to
+    /// 3 ms almost never gives the jitter of 0.01-0.05 ms of a recording sampled at 10-100 kHz (or of another
+    /// integrator), which a network that reads spike times to a few microseconds must also have seen.
+    pub p_log_jitter: f64,
     /// Spike-time resolution (ms): Gaussian jitter of this sd on every train, clean ones included, drawn
     /// from its own stream (0: none; 0.1 by default). The weights record it and the predictor applies it too.
     pub resolution_ms: f64,
@@ -35,6 +40,7 @@ impl Default for Augment {
             p_window: 0.5,
             max_drop: 0.08,
             max_jitter_ms: 3.0,
+            p_log_jitter: 0.0,
             resolution_ms: 0.1,
         }
     }
@@ -48,6 +54,7 @@ impl Augment {
             p_window: 0.0,
             max_drop: 0.0,
             max_jitter_ms: 0.0,
+            p_log_jitter: 0.0,
             resolution_ms: 0.0,
         }
     }
@@ -58,6 +65,7 @@ impl Augment {
             ("--p-clean", self.p_clean),
             ("--p-window", self.p_window),
             ("--max-drop", self.max_drop),
+            ("--p-log-jitter", self.p_log_jitter),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 anyhow::bail!("invalid {name} {p}: expected a probability from 0 to 1");
@@ -95,11 +103,23 @@ impl Augment {
         }
         let p_drop = self.max_drop * rng.random::<f64>();
         let mut out = drop_spikes(t, p_drop, &mut rng);
-        let sd = self.max_jitter_ms * rng.random::<f64>();
+        let u = rng.random::<f64>();
+        // The extra draw only when asked for, so that settings without it keep their streams.
+        let sd = if self.p_log_jitter > 0.0
+            && self.max_jitter_ms > MIN_LOG_JITTER_MS
+            && rng.random::<f64>() < self.p_log_jitter
+        {
+            MIN_LOG_JITTER_MS * (self.max_jitter_ms / MIN_LOG_JITTER_MS).powf(u)
+        } else {
+            self.max_jitter_ms * u
+        };
         jitter(&mut out, sd, &mut rng);
         out
     }
 }
+
+/// Smallest jitter sd (ms) of the log-uniform draw ([`Augment::p_log_jitter`]).
+pub const MIN_LOG_JITTER_MS: f64 = 0.001;
 
 /// Mixed into the seed of the resolution jitter in training.
 const BLUR_SEED: u64 = 0x5EED_B1A2;
@@ -213,6 +233,56 @@ mod tests {
     }
 
     #[test]
+    fn log_uniform_jitter_gives_small_jitter_as_often_per_decade_as_large() {
+        // Every train augmented and jittered alone (no window, no deletion); the jitter sd of a train is
+        // read back from its spike moves.
+        let t: Vec<f64> = (0..400).map(|i| 100.0 * i as f64).collect();
+        let only_jitter = |p_log_jitter| Augment {
+            p_clean: 0.0,
+            p_window: 0.0,
+            max_drop: 0.0,
+            max_jitter_ms: 3.0,
+            p_log_jitter,
+            resolution_ms: 0.0,
+        };
+        let sds = |a: &Augment| -> Vec<f64> {
+            (0..2000)
+                .map(|s| {
+                    let x = a.apply(&t, 11, s);
+                    let v = x.iter().zip(&t).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+                    (v / t.len() as f64).sqrt()
+                })
+                .collect()
+        };
+        let below =
+            |v: &[f64], ms: f64| v.iter().filter(|&&x| x < ms).count() as f64 / v.len() as f64;
+        let (uniform, log) = (sds(&only_jitter(0.0)), sds(&only_jitter(1.0)));
+        // Uniform on [0, 3]: 1/30 below 0.1 ms. Log-uniform on [0.001, 3]: ln(100)/ln(3000) = 58% below 0.1 ms,
+        // 29% below 0.01 ms, and none below 0.001 ms (less its sampling error over 400 spikes).
+        assert!(below(&uniform, 0.1) < 0.06, "{}", below(&uniform, 0.1));
+        assert!(
+            (below(&log, 0.1) - 0.575).abs() < 0.04,
+            "{}",
+            below(&log, 0.1)
+        );
+        assert!(
+            (below(&log, 0.01) - 0.288).abs() < 0.04,
+            "{}",
+            below(&log, 0.01)
+        );
+        assert!(below(&log, 0.0009) < 0.01);
+        // Settings without it draw as before.
+        assert_eq!(
+            Augment::default().apply(&t, 3, 5),
+            Augment {
+                p_log_jitter: 0.0,
+                ..Augment::default()
+            }
+            .apply(&t, 3, 5)
+        );
+    }
+
+    #[test]
     fn validate_refuses_bad_settings() {
         assert!(Augment::default().validate().is_ok());
         for bad in [
@@ -238,6 +308,10 @@ mod tests {
             },
             Augment {
                 resolution_ms: -0.05,
+                ..Augment::default()
+            },
+            Augment {
+                p_log_jitter: 1.01,
                 ..Augment::default()
             },
         ] {

@@ -750,6 +750,9 @@ pub fn train(
         "p_clean={} p_window={} max_drop={} max_jitter_ms={}",
         a.p_clean, a.p_window, a.max_drop, a.max_jitter_ms
     );
+    if a.p_log_jitter > 0.0 {
+        aug += &format!(" p_log_jitter={}", a.p_log_jitter);
+    }
     if a.resolution_ms > 0.0 {
         aug += &format!(" resolution_ms={}", a.resolution_ms);
     }
