@@ -75,6 +75,10 @@ pub struct Args {
     /// decade as large.
     #[arg(long, default_value_t = Augment::default().p_log_jitter)]
     p_log_jitter: f64,
+    /// Augmentation: probability that a jittered train is then put on a sampling grid of a step drawn
+    /// log-uniformly from 0.01 to 0.1 ms (a recording sampled at 100 to 10 kHz), with a random offset.
+    #[arg(long, default_value_t = Augment::default().p_quantize)]
+    p_quantize: f64,
     /// Augmentation: largest probability of deleting each spike, drawn per train in [0, this].
     #[arg(long, default_value_t = Augment::default().max_drop)]
     max_drop: f64,
@@ -241,6 +245,7 @@ pub fn run(args: Args) -> Result<()> {
             max_drop: args.max_drop,
             max_jitter_ms: args.max_jitter_ms,
             p_log_jitter: args.p_log_jitter,
+            p_quantize: args.p_quantize,
             resolution_ms: args.resolution_ms,
         },
         init: match &args.init {

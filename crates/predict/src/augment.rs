@@ -28,6 +28,11 @@ pub struct Augment {
     /// 3 ms almost never gives the jitter of 0.01-0.05 ms of a recording sampled at 10-100 kHz (or of another
     /// integrator), which a network that reads spike times to a few microseconds must also have seen.
     pub p_log_jitter: f64,
+    /// Probability that an augmented train is then put on a sampling grid: each spike time rounded to a
+    /// multiple of a step drawn log-uniformly from `[QUANTIZE_MS.0, QUANTIZE_MS.1]`, with a random offset. A
+    /// recording sampled at 10-100 kHz (or a solver's output grid) gives such trains: a regular burster's
+    /// ISIs then repeat exactly, or jump by one step, which jitter never gives.
+    pub p_quantize: f64,
     /// Spike-time resolution (ms): Gaussian jitter of this sd on every train, clean ones included, drawn
     /// from its own stream (0: none; 0.1 by default). The weights record it and the predictor applies it too.
     pub resolution_ms: f64,
@@ -41,6 +46,7 @@ impl Default for Augment {
             max_drop: 0.08,
             max_jitter_ms: 3.0,
             p_log_jitter: 0.0,
+            p_quantize: 0.0,
             resolution_ms: 0.1,
         }
     }
@@ -55,6 +61,7 @@ impl Augment {
             max_drop: 0.0,
             max_jitter_ms: 0.0,
             p_log_jitter: 0.0,
+            p_quantize: 0.0,
             resolution_ms: 0.0,
         }
     }
@@ -66,6 +73,7 @@ impl Augment {
             ("--p-window", self.p_window),
             ("--max-drop", self.max_drop),
             ("--p-log-jitter", self.p_log_jitter),
+            ("--p-quantize", self.p_quantize),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 anyhow::bail!("invalid {name} {p}: expected a probability from 0 to 1");
@@ -114,8 +122,25 @@ impl Augment {
             self.max_jitter_ms * u
         };
         jitter(&mut out, sd, &mut rng);
+        if self.p_quantize > 0.0 && rng.random::<f64>() < self.p_quantize {
+            let (lo, hi) = QUANTIZE_MS;
+            let step = lo * (hi / lo).powf(rng.random::<f64>());
+            let offset = step * rng.random::<f64>();
+            quantize(&mut out, step, offset);
+        }
         out
     }
+}
+
+/// Sampling steps (ms) of the grid of [`Augment::p_quantize`]: 100 kHz to 10 kHz.
+pub const QUANTIZE_MS: (f64, f64) = (0.01, 0.1);
+
+/// Rounds every spike time to the nearest `offset + k step`, then drops duplicates (two spikes in one sample).
+fn quantize(t: &mut Vec<f64>, step: f64, offset: f64) {
+    for x in t.iter_mut() {
+        *x = offset + ((*x - offset) / step).round() * step;
+    }
+    t.dedup();
 }
 
 /// Smallest jitter sd (ms) of the log-uniform draw ([`Augment::p_log_jitter`]).
@@ -243,6 +268,7 @@ mod tests {
             max_drop: 0.0,
             max_jitter_ms: 3.0,
             p_log_jitter,
+            p_quantize: 0.0,
             resolution_ms: 0.0,
         };
         let sds = |a: &Augment| -> Vec<f64> {
@@ -283,6 +309,57 @@ mod tests {
     }
 
     #[test]
+    fn quantizing_puts_the_spikes_on_a_grid() {
+        let t: Vec<f64> = (0..300)
+            .map(|i| 97.3 * i as f64 + 0.01234 * (i % 7) as f64)
+            .collect();
+        let mut q = t.clone();
+        quantize(&mut q, 0.05, 0.02);
+        for (x, y) in q.iter().zip(&t) {
+            let k = (x - 0.02) / 0.05;
+            assert!((k - k.round()).abs() < 1e-6 && (x - y).abs() <= 0.025 + 1e-9);
+        }
+        // Two spikes in one sample become one.
+        let mut close = vec![1.0, 1.004, 2.0];
+        quantize(&mut close, 0.01, 0.0);
+        assert_eq!(close.len(), 2);
+        // Through `apply`: every train moved, by at most half of the coarsest step.
+        let a = Augment {
+            p_clean: 0.0,
+            p_window: 0.0,
+            max_drop: 0.0,
+            max_jitter_ms: 0.0,
+            p_log_jitter: 0.0,
+            p_quantize: 1.0,
+            resolution_ms: 0.0,
+        };
+        let moves: Vec<f64> = (0..200)
+            .map(|s| {
+                let x = a.apply(&t, 5, s);
+                assert_eq!(x.len(), t.len());
+                x.iter()
+                    .zip(&t)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        assert!(
+            moves
+                .iter()
+                .all(|&m| m > 0.0 && m <= QUANTIZE_MS.1 / 2.0 + 1e-9)
+        );
+        assert!(moves.iter().any(|&m| m > 0.02) && moves.iter().any(|&m| m < 0.01));
+        assert_eq!(
+            Augment::default().apply(&t, 3, 5),
+            Augment {
+                p_quantize: 0.0,
+                ..Augment::default()
+            }
+            .apply(&t, 3, 5)
+        );
+    }
+
+    #[test]
     fn validate_refuses_bad_settings() {
         assert!(Augment::default().validate().is_ok());
         for bad in [
@@ -312,6 +389,10 @@ mod tests {
             },
             Augment {
                 p_log_jitter: 1.01,
+                ..Augment::default()
+            },
+            Augment {
+                p_quantize: -0.5,
                 ..Augment::default()
             },
         ] {

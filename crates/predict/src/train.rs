@@ -753,6 +753,9 @@ pub fn train(
     if a.p_log_jitter > 0.0 {
         aug += &format!(" p_log_jitter={}", a.p_log_jitter);
     }
+    if a.p_quantize > 0.0 {
+        aug += &format!(" p_quantize={}", a.p_quantize);
+    }
     if a.resolution_ms > 0.0 {
         aug += &format!(" resolution_ms={}", a.resolution_ms);
     }
