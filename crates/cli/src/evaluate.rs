@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
-use spikepop_predict::augment::{check_jitter_ms, perturb};
+use spikepop_predict::augment::{check_jitter_ms, on_grid, perturb};
 use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
 use spikepop_predict::features::is_silent;
@@ -37,6 +37,10 @@ pub struct Args {
     /// Perturb every test train before predicting: delete each spike with this probability (at least 5 kept).
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     drop: f64,
+    /// Perturb every test train before predicting (after --jitter-ms and --drop): round each spike time to a
+    /// multiple of this step (ms), as a recording sampled at 1/MS kHz gives them, e.g. 0.05 for 20 kHz.
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    grid_ms: f64,
     /// Seed of the perturbations (--jitter-ms, --drop) and of the bootstrap (--intervals).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -109,6 +113,7 @@ fn step_mismatch(predictor: &Predictor, test: &std::path::Path) -> Option<String
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     check_jitter_ms("--jitter-ms", args.jitter_ms)?;
+    check_jitter_ms("--grid-ms", args.grid_ms)?;
     if !(0.0..1.0).contains(&args.drop) {
         bail!(
             "invalid --drop {}: expected a probability from 0 to below 1",
@@ -135,6 +140,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.jitter_ms > 0.0 || args.drop > 0.0 {
         for (i, s) in samples.iter_mut().enumerate() {
             s.times_ms = perturb(&s.times_ms, args.jitter_ms, args.drop, args.seed, i as u64);
+        }
+    }
+    if args.grid_ms > 0.0 {
+        for s in &mut samples {
+            s.times_ms = on_grid(&s.times_ms, args.grid_ms);
         }
     }
     let mut report = with_threads(args.threads, || evaluate(&predictor, &samples))?;

@@ -190,6 +190,10 @@ fn train_resume_evaluate_and_predict() {
     assert!(e.contains("--drop 1") && e.contains("probability"), "{e}");
     let e = err(&evaluate(&["--jitter-ms=-1"]));
     assert!(e.contains("--jitter-ms -1"), "{e}");
+    // --grid-ms puts the spikes on a sampling grid: a coarse one (5 ms) changes the table.
+    assert_ne!(ok(&evaluate(&["--grid-ms", "5"])), table);
+    let e = err(&evaluate(&["--grid-ms", "nan"]));
+    assert!(e.contains("--grid-ms NaN"), "{e}");
 
     // --same-cells-as: only the cells that fire in the other set (here, the same cells with the bursting
     // trains silent) are scored; cells whose DICs differ are refused.

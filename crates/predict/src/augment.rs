@@ -135,6 +135,16 @@ impl Augment {
 /// Sampling steps (ms) of the grid of [`Augment::p_quantize`]: 100 kHz to 10 kHz.
 pub const QUANTIZE_MS: (f64, f64) = (0.01, 0.1);
 
+/// `times` (sorted) as a recording sampled every `step_ms` gives them: each spike time rounded to the nearest
+/// multiple of the step, two spikes in one sample counted once; a copy when `step_ms` is 0.
+pub fn on_grid(times: &[f64], step_ms: f64) -> Vec<f64> {
+    let mut out = times.to_vec();
+    if step_ms > 0.0 {
+        quantize(&mut out, step_ms, 0.0);
+    }
+    out
+}
+
 /// Rounds every spike time to the nearest `offset + k step`, then drops duplicates (two spikes in one sample).
 fn quantize(t: &mut Vec<f64>, step: f64, offset: f64) {
     for x in t.iter_mut() {
@@ -319,6 +329,12 @@ mod tests {
             let k = (x - 0.02) / 0.05;
             assert!((k - k.round()).abs() < 1e-6 && (x - y).abs() <= 0.025 + 1e-9);
         }
+        assert_eq!(on_grid(&t, 0.0), t);
+        let g = on_grid(&t, 0.05);
+        assert!(
+            g.iter()
+                .all(|x| ((x / 0.05) - (x / 0.05).round()).abs() < 1e-6)
+        );
         // Two spikes in one sample become one.
         let mut close = vec![1.0, 1.004, 2.0];
         quantize(&mut close, 0.01, 0.0);
