@@ -566,8 +566,8 @@ fn the_built_in_stg_network_is_not_overconfident_on_settled_cells() {
 
 /// spikepop's default step (0.05 ms) puts a structured spike-time error of about 0.014 ms into the trains, which
 /// a network trained only at the fine step reads as a settling. The built-in STG network was trained on both
-/// steps (`docs/predictor.md` section 4g): on 0.05-ms trains it keeps its accuracy and its calibration (the
-/// seed-42 cells below: tonic MAE g_s 2.47, 98% inside 2 sd; the network of session 9, trained at the fine step
+/// steps (`docs/predictor.md` section 4h): on 0.05-ms trains it keeps its accuracy and its calibration (the
+/// seed-42 cells below: tonic MAE g_s 2.86, 98% inside 2 sd; the network of session 9, trained at the fine step
 /// only, 6.80 and 80%).
 #[test]
 fn the_built_in_stg_network_reads_trains_of_the_default_step() {
