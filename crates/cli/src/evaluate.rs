@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
-use spikepop_predict::augment::{check_jitter_ms, on_grid, perturb};
+use spikepop_predict::augment::{check_jitter_ms, perturb};
 use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
 use spikepop_predict::features::is_silent;
@@ -137,14 +137,16 @@ pub fn run(args: Args) -> Result<()> {
         samples = same_cells(samples, &read_samples(&other_path)?)
             .with_context(|| format!("--same-cells-as {}", other_path.display()))?;
     }
-    if args.jitter_ms > 0.0 || args.drop > 0.0 {
+    if args.jitter_ms > 0.0 || args.drop > 0.0 || args.grid_ms > 0.0 {
         for (i, s) in samples.iter_mut().enumerate() {
-            s.times_ms = perturb(&s.times_ms, args.jitter_ms, args.drop, args.seed, i as u64);
-        }
-    }
-    if args.grid_ms > 0.0 {
-        for s in &mut samples {
-            s.times_ms = on_grid(&s.times_ms, args.grid_ms);
+            s.times_ms = perturb(
+                &s.times_ms,
+                args.jitter_ms,
+                args.drop,
+                args.grid_ms,
+                args.seed,
+                i as u64,
+            );
         }
     }
     let mut report = with_threads(args.threads, || evaluate(&predictor, &samples))?;

@@ -325,9 +325,7 @@ pub fn run(args: Args) -> Result<()> {
     let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
     w.notes.insert("data".into(), sources.join(","));
     if let Some(steps) = noise_free_steps(&args.data) {
-        let steps: Vec<String> = steps.iter().map(f64::to_string).collect();
-        w.notes
-            .insert(spikepop_predict::net::SIM_DT_NOTE.into(), steps.join(","));
+        w.set_sim_dts_ms(&steps);
     }
     if let Some(init) = &args.init {
         w.notes.insert("init".into(), init.display().to_string());

@@ -135,16 +135,6 @@ impl Augment {
 /// Sampling steps (ms) of the grid of [`Augment::p_quantize`]: 100 kHz to 10 kHz.
 pub const QUANTIZE_MS: (f64, f64) = (0.01, 0.1);
 
-/// `times` (sorted) as a recording sampled every `step_ms` gives them: each spike time rounded to the nearest
-/// multiple of the step, two spikes in one sample counted once; a copy when `step_ms` is 0.
-pub fn on_grid(times: &[f64], step_ms: f64) -> Vec<f64> {
-    let mut out = times.to_vec();
-    if step_ms > 0.0 {
-        quantize(&mut out, step_ms, 0.0);
-    }
-    out
-}
-
 /// Rounds every spike time to the nearest `offset + k step`, then drops duplicates (two spikes in one sample).
 fn quantize(t: &mut Vec<f64>, step: f64, offset: f64) {
     for x in t.iter_mut() {
@@ -221,13 +211,25 @@ fn jitter(t: &mut Vec<f64>, sd_ms: f64, rng: &mut ChaCha8Rng) {
 }
 
 /// A recording-like perturbation of a test train, seeded per `(seed, stream)`: each spike deleted with
-/// probability `p_drop` (at least 5 kept) and Gaussian jitter of sd `jitter_ms` on every spike. It measures how
-/// the predictor holds up on trains less clean than simulations (`spikepop evaluate --jitter-ms --drop`).
-pub fn perturb(times: &[f64], jitter_ms: f64, p_drop: f64, seed: u64, stream: u64) -> Vec<f64> {
+/// probability `p_drop` (at least 5 kept), Gaussian jitter of sd `jitter_ms` on every spike, then, when `grid_ms`
+/// is above 0, every spike time rounded to a multiple of `grid_ms` (a recording sampled every `grid_ms`; two
+/// spikes in one sample counted once). It measures how the predictor holds up on trains less clean than
+/// simulations (`spikepop evaluate --jitter-ms --drop --grid-ms`).
+pub fn perturb(
+    times: &[f64],
+    jitter_ms: f64,
+    p_drop: f64,
+    grid_ms: f64,
+    seed: u64,
+    stream: u64,
+) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     let mut out = drop_spikes(times, p_drop, &mut rng);
     jitter(&mut out, jitter_ms, &mut rng);
+    if grid_ms > 0.0 {
+        quantize(&mut out, grid_ms, 0.0);
+    }
     out
 }
 
@@ -252,19 +254,19 @@ mod tests {
     #[test]
     fn perturb_deletes_and_jitters_as_asked() {
         let t: Vec<f64> = (0..2000).map(|i| 100.0 * i as f64).collect();
-        assert_eq!(perturb(&t, 0.0, 0.0, 1, 2), t);
-        let x = perturb(&t, 0.0, 0.1, 1, 2);
+        assert_eq!(perturb(&t, 0.0, 0.0, 0.0, 1, 2), t);
+        let x = perturb(&t, 0.0, 0.1, 0.0, 1, 2);
         assert!((1700..1900).contains(&x.len()), "{} kept of 2000", x.len());
         assert!(x.iter().all(|v| t.contains(v)));
         // Jitter only: every spike moved, with the asked sd (within sampling error).
-        let y = perturb(&t, 2.0, 0.0, 1, 2);
+        let y = perturb(&t, 2.0, 0.0, 0.0, 1, 2);
         assert_eq!(y.len(), t.len());
         let var = y.iter().zip(&t).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / t.len() as f64;
         assert!((var.sqrt() - 2.0).abs() < 0.1, "jitter sd {}", var.sqrt());
-        assert_eq!(y, perturb(&t, 2.0, 0.0, 1, 2));
-        assert_ne!(y, perturb(&t, 2.0, 0.0, 1, 3));
+        assert_eq!(y, perturb(&t, 2.0, 0.0, 0.0, 1, 2));
+        assert_ne!(y, perturb(&t, 2.0, 0.0, 0.0, 1, 3));
         // Never fewer than 5 spikes.
-        assert_eq!(perturb(&t[..6], 0.0, 0.99, 1, 2).len(), 6);
+        assert_eq!(perturb(&t[..6], 0.0, 0.99, 0.0, 1, 2).len(), 6);
     }
 
     #[test]
@@ -320,8 +322,8 @@ mod tests {
             let k = (x - 0.02) / 0.05;
             assert!((k - k.round()).abs() < 1e-6 && (x - y).abs() <= 0.025 + 1e-9);
         }
-        assert_eq!(on_grid(&t, 0.0), t);
-        let g = on_grid(&t, 0.05);
+        assert_eq!(perturb(&t, 0.0, 0.0, 0.0, 1, 2), t);
+        let g = perturb(&t, 0.0, 0.0, 0.05, 1, 2);
         assert!(
             g.iter()
                 .all(|x| ((x / 0.05) - (x / 0.05).round()).abs() < 1e-6)

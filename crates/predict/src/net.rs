@@ -245,6 +245,13 @@ impl Weights {
         steps.unwrap_or_default()
     }
 
+    /// Records the integration steps (ms) of the noise-free training trains, read back by
+    /// [`Weights::sim_dts_ms`].
+    pub fn set_sim_dts_ms(&mut self, steps: &[f64]) {
+        let steps: Vec<String> = steps.iter().map(f64::to_string).collect();
+        self.notes.insert(SIM_DT_NOTE.into(), steps.join(","));
+    }
+
     /// Parameter count.
     pub fn n_params(&self) -> usize {
         self.hidden
