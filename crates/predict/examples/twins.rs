@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use spikepop_predict::Prediction;
 use spikepop_predict::Predictor;
 use spikepop_predict::data::{Sample, csv_files, read_csv};
+use spikepop_predict::eval::median;
 use spikepop_predict::features::LABELS;
 use spikepop_predict::features::features;
 use spikepop_spikes::features::Label;
@@ -58,16 +59,6 @@ fn of_label(samples: &[Sample], label: Label) -> Vec<(usize, Train)> {
             )
         })
         .collect()
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
 }
 
 #[derive(Default)]

@@ -61,7 +61,8 @@ pub struct Intervals {
     pub in2: [[f64; 2]; 2],
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// The median of `v` (sorted in place); NaN when `v` is empty.
+pub fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
