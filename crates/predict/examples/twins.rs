@@ -22,8 +22,7 @@ use spikepop_predict::Predictor;
 use spikepop_predict::data::{Sample, csv_files, read_csv};
 use spikepop_predict::eval::median;
 use spikepop_predict::features::LABELS;
-use spikepop_predict::features::features;
-use spikepop_spikes::features::Label;
+use spikepop_spikes::features::{Classifier, Features, Label};
 
 const EPS: [f64; 6] = [1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5];
 const MIN_GROUP: usize = 15;
@@ -47,7 +46,7 @@ fn of_label(samples: &[Sample], label: Label) -> Vec<(usize, Train)> {
     samples
         .iter()
         .enumerate()
-        .filter(|(_, s)| features(&s.times_ms).is_some_and(|(_, l)| l == label))
+        .filter(|(_, s)| Features::of(&s.times_ms, &Classifier::Default).label == label)
         .map(|(i, s)| {
             let log_isi = s.times_ms.windows(2).map(|w| (w[1] - w[0]).ln()).collect();
             (

@@ -242,7 +242,9 @@ impl Weights {
                     .filter(|v: &f64| v.is_finite() && *v > 0.0)
             })
             .collect();
-        steps.unwrap_or_default()
+        let mut steps = steps.unwrap_or_default();
+        steps.sort_by(f64::total_cmp);
+        steps
     }
 
     /// Records the integration steps (ms) of the noise-free training trains, read back by
