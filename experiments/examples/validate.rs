@@ -10,7 +10,7 @@
 //! - wall time per recording.
 //!
 //! ```sh
-//! cargo run --release -p spikepop-reconstruct --example validate -- \
+//! cargo run --release --manifest-path experiments/Cargo.toml --example validate -- \
 //!     --model stg --per-label 10 -n 100 --seed 11 data/stg-test/part-0.csv data/stg-test-noise5/part-0.csv
 //! ```
 //! With `--noise SIGMA` the candidates are simulated with current noise of that sigma (for noisy recordings).

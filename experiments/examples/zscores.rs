@@ -2,7 +2,7 @@
 //! `(x - x_mean) / x_sd` under a weights file, largest |z| first: which features put a train outside the
 //! training data.
 //!
-//! `cargo run --release -p spikepop-predict --example zscores -- WEIGHTS.safetensors FILE.csv [TOP]`
+//! `cargo run --release --manifest-path experiments/Cargo.toml --example zscores -- WEIGHTS.safetensors FILE.csv [TOP]`
 
 use spikepop_predict::features::{NAMES, features};
 use spikepop_predict::net::Weights;

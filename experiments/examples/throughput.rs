@@ -2,7 +2,7 @@
 //! simulator on the same conductances (so the cost of generation, features and storage shows), and the time
 //! projected for the reference-sized set (75,000 targets x 16 models).
 //!
-//! `cargo run --release -p spikepop-dataset --example throughput -- [TARGETS] [THREADS]` (default 64 targets x 16
+//! `cargo run --release --manifest-path experiments/Cargo.toml --example throughput -- [TARGETS] [THREADS]` (default 64 targets x 16
 //! models, all cores).
 
 use std::sync::atomic::AtomicBool;

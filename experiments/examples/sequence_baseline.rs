@@ -1,6 +1,6 @@
 //! The sequence baseline of issue 6: a small dilated 1-D convolutional network over the log inter-spike
 //! intervals, trained and evaluated like the shipped feature MLP so that the two can be compared on the same
-//! validation split, test sets and CPU budget (results in `docs/predictor.md`).
+//! validation split, test sets and CPU budget (results in `notes/predictor-log.md`).
 //!
 //! - Input: the first 256 ISIs of the train (a random window of 256 when longer, in training), 5 channels per
 //!   ISI: the log ISI standardised over the training set; the log ISI minus the train's mean log ISI (scaled);
@@ -23,7 +23,7 @@
 //!   and the whole rayon pool.
 //!
 //! ```sh
-//! cargo run --release -p spikepop-predict --example sequence_baseline -- \
+//! cargo run --release --manifest-path experiments/Cargo.toml --example sequence_baseline -- \
 //!     --train data/stg-train --train data/stg-train-noise5 --test data/stg-test --test data/stg-test-noise5 \
 //!     --minutes 5 [--epochs N] [--channels 32] [--seed 0]
 //! ```

@@ -1,8 +1,8 @@
 //! Accuracy and cost of the fixed step: for each dt, how many of the reference simulations
 //! (`tests/data/sims_*.csv`) are reproduced (label; tonic ISI and burst period within 1%; spikes per
-//! burst) and how long one simulated second takes. Run: `cargo run --release --example dt_table`.
+//! burst) and how long one simulated second takes. Run: `cargo run --release --manifest-path experiments/Cargo.toml --example dt_table`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../../crates/models/tests/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

@@ -9,9 +9,9 @@
 //! their median (1.41 for a Gaussian).
 //!
 //! If finer precision carried more information, the bound would fall as `eps` shrinks; if it stays flat, the
-//! trains do not say more than the bound allows at any precision the data resolve (docs/predictor.md, 4i).
+//! trains do not say more than the bound allows at any precision the data resolve (notes/predictor-log.md, 4i).
 //!
-//! `cargo run --release -p spikepop-predict --example twins -- --model da --pool A.csv --pool B.csv --test T.csv
+//! `cargo run --release --manifest-path experiments/Cargo.toml --example twins -- --model da --pool A.csv --pool B.csv --test T.csv
 //! [--weights W] [--label tonic]`
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Wall time (and a fingerprint of the results) of eight models in lock-step on one thread, for profiling
-//! the step. Run: `cargo run --release -p spikepop-models --example lanes_timing -- stg|da [ms] [reps]`.
+//! the step. Run: `cargo run --release --manifest-path experiments/Cargo.toml --example lanes_timing -- stg|da [ms] [reps]`.
 //! The fingerprint hashes the bits of every spike time of a few perturbed models, so two builds can be
 //! checked for bitwise-identical results.
 
