@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
 use spikepop_predict::augment::{check_jitter_ms, perturb};
+use spikepop_predict::baseline::RateBaseline;
+use spikepop_predict::benchmark::Benchmark;
 use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
 use spikepop_predict::features::is_silent;
@@ -21,8 +23,17 @@ pub struct Args {
     #[arg(long)]
     model: String,
     /// Test data: a dataset file, or a folder (its test.* file, else every .csv/.parquet file in it).
-    #[arg(long, value_name = "TEST")]
-    data: PathBuf,
+    #[arg(long, value_name = "TEST", required_unless_present = "benchmark")]
+    data: Option<PathBuf>,
+    /// A benchmark folder (`benchmark.json` and one CSV per domain, made by scripts/foreign_benchmark.py):
+    /// prints the table of domain x label (errors, 1-sd and 2-sd coverage, label accuracy, the share flagged
+    /// out of domain) next to the rate-only baseline and the reference network's published figures.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "same_cells_as", "jitter_ms", "drop", "grid_ms", "intervals"])]
+    benchmark: Option<PathBuf>,
+    /// Fit the rate-only baseline of --benchmark on this training data (default: the one stored in the
+    /// weights by `spikepop train`).
+    #[arg(long, value_name = "TRAIN", requires = "benchmark")]
+    baseline_data: Option<PathBuf>,
     /// Weights file (default: the weights built into spikepop).
     #[arg(long, value_name = "W")]
     weights: Option<PathBuf>,
@@ -100,7 +111,7 @@ fn step_mismatch(predictor: &Predictor, test: &std::path::Path) -> Option<String
             "{} was simulated at dt {} ms, the network's noise-free training trains at dt {} ms: the \
              coarser step's spike-time error (about 0.003 ms for STG at 0.025 ms, 0.014 ms at 0.05 ms) is \
              above the network's resolution of {} ms and not a pattern it was trained on; simulate the test \
-             set with --dt {finest} for the network's own accuracy (docs/predictor.md, sections 4d, 4f and \
+             set with --dt {finest} for the network's own accuracy (notes/predictor-log.md, sections 4d, 4f and \
              4g)",
             test.display(),
             m.dt,
@@ -127,7 +138,11 @@ pub fn run(args: Args) -> Result<()> {
         copies: args.copies,
         ..Predictor::load(model.name, args.weights.as_deref())?
     };
-    let path = named_set(&args.data, "test").unwrap_or_else(|| args.data.clone());
+    if let Some(dir) = &args.benchmark {
+        return run_benchmark(&args, &predictor, dir);
+    }
+    let data = args.data.clone().expect("--data or --benchmark (clap)");
+    let path = named_set(&data, "test").unwrap_or_else(|| data.clone());
     if let Some(note) = step_mismatch(&predictor, &path) {
         eprintln!("note: {note}");
     }
@@ -153,6 +168,37 @@ pub fn run(args: Args) -> Result<()> {
     if args.intervals > 0 {
         report = report.with_intervals(args.intervals, args.seed);
     }
+    println!("{report}");
+    Ok(())
+}
+
+/// `--benchmark DIR`: the domain x label table.
+fn run_benchmark(args: &Args, predictor: &Predictor, dir: &std::path::Path) -> Result<()> {
+    let bench = Benchmark::read(dir)?;
+    if bench.model != predictor.weights.model {
+        bail!(
+            "{}: the benchmark is of the {} model; expected {} (--model)",
+            dir.join(spikepop_predict::benchmark::MANIFEST).display(),
+            bench.model,
+            predictor.weights.model
+        );
+    }
+    let fitted = match &args.baseline_data {
+        Some(p) => Some(
+            RateBaseline::fit(&read_samples(p)?, spikepop_predict::train::BASELINE_BINS)
+                .with_context(|| format!("--baseline-data {}: no firing train", p.display()))?,
+        ),
+        None => None,
+    };
+    if fitted.is_none() && predictor.weights.rate_baseline.is_none() {
+        eprintln!(
+            "note: these weights hold no rate-only baseline (trained before it existed); give --baseline-data \
+             TRAIN to fit one"
+        );
+    }
+    let report = with_threads(args.threads, || {
+        spikepop_predict::benchmark::evaluate(predictor, &bench, fitted.as_ref())
+    })?;
     println!("{report}");
     Ok(())
 }

@@ -10,12 +10,17 @@ use spikepop_predict::{Prediction, Predictor};
 use crate::input::InputArgs;
 use crate::output::{model_by_name, with_threads, write_atomic};
 
-/// Predict the DICs of every spike train of a file: `ID,label,g_s,sd_g_s,g_u,sd_g_u,p_<label>...`.
+/// Predict the DICs of every spike train of a file:
+/// `ID,label,g_s,sd_g_s,g_u,sd_g_u,p_<label>...,ood,windows`.
 #[derive(clap::Args)]
 #[command(
     after_help = "Trains with fewer than 3 spikes get label=silent and empty DICs. The built-in networks see every train \
 at a spike-time resolution (0.05 ms for STG, 0.1 ms for DA: 4 copies blurred by that much, seeded by the train, \
-pooled), so finer detail, such as an integrator's, does not move the answer.\n\nExample:\n  spikepop predict --model stg --input examples/stg_set.csv -o dics.csv"
+pooled), so finer detail, such as an integrator's, does not move the answer. A train longer than 1.5 times \
+the network's training recordings (STG 3 s, DA 9 s) is read in windows of that length (at most 32, spread over \
+the recording; `windows`) and their readings combined. `ood` names why a train is outside what the predictor \
+knows (`range`: a centre outside the training range; `rate`: a firing rate no model of the training range \
+fires at; `windows`: windows that disagree); such a train gets a wide prediction, not a confident one.\n\nExample:\n  spikepop predict --model stg --input examples/stg_set.csv -o dics.csv"
 )]
 pub struct Args {
     /// Neuron model: stg or da.
@@ -46,6 +51,8 @@ pub fn run(args: Args) -> Result<()> {
             .map(String::from)
             .to_vec();
         header.extend(LABELS.iter().map(|l| format!("p_{}", l.as_str())));
+        header.push("ood".into());
+        header.push("windows".into());
         csv.write_record(&header)?;
         for (t, p) in rec.trains.iter().zip(&preds) {
             let mut row = vec![t.id.clone()];
@@ -53,13 +60,22 @@ pub fn run(args: Args) -> Result<()> {
                 Prediction::Silent => {
                     row.push("silent".into());
                     row.extend(std::iter::repeat_n(String::new(), 4 + LABELS.len()));
+                    row.extend([String::new(), String::new()]);
                 }
-                Prediction::Spiking { label, output, .. } => {
+                Prediction::Spiking {
+                    label,
+                    output,
+                    ood,
+                    windows,
+                    ..
+                } => {
                     row.push(label.as_str().into());
                     for v in [output.g_s, output.sd_g_s, output.g_u, output.sd_g_u] {
                         row.push(format!("{v:.4}"));
                     }
                     row.extend(output.p.iter().map(|v| format!("{v:.4}")));
+                    row.push(ood.to_string());
+                    row.push(windows.to_string());
                 }
             }
             csv.write_record(&row)?;

@@ -39,7 +39,7 @@ pub struct Args {
     /// Predictor weights file (default: the weights built into spikepop).
     #[arg(long, value_name = "W")]
     weights: Option<PathBuf>,
-    /// Candidates simulated at most per recording [default: 20 N].
+    /// Candidates simulated at most per recording [default: 30 N].
     #[arg(long)]
     max_candidates: Option<usize>,
     /// Generate N candidates from the prediction without simulating or verifying them (the reference's
@@ -166,7 +166,9 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let mut settings = SearchSettings::for_model(model, args.n);
-    settings.max_candidates = args.max_candidates.unwrap_or(20 * args.n);
+    settings.max_candidates = args
+        .max_candidates
+        .unwrap_or(spikepop_reconstruct::search::BUDGET_PER_MODEL * args.n);
     settings.verify = !args.no_verify;
     settings.refine_rounds = args.refine_rounds;
     settings.sim.dt = args.dt;

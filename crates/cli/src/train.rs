@@ -94,6 +94,18 @@ pub struct Args {
     /// ones; the input and target standardisation still come from the data. Needs the same --hidden widths.
     #[arg(long, value_name = "WEIGHTS.safetensors")]
     init: Option<PathBuf>,
+    /// Augmentation: probability that an augmented train gets ISI noise (each interval multiplied by
+    /// exp(N(0, s)), s log-uniform from 0.001 to --max-isi-noise): the phase noise of a noisy current or of a
+    /// loose integrator, on noise-free cells, so that irregularity alone does not read as information.
+    #[arg(long, default_value_t = Augment::default().p_isi_noise)]
+    p_isi_noise: f64,
+    /// Augmentation: largest relative sd of the ISI noise of --p-isi-noise.
+    #[arg(long, default_value_t = Augment::default().max_isi_noise)]
+    max_isi_noise: f64,
+    /// The feature version the network reads: 4 (default) adds the relaxation profile of a cell started from
+    /// rest to version 3; a network for recordings of settled cells reads version 3 (docs/predictor.md).
+    #[arg(long, value_name = "V", default_value_t = spikepop_predict::features::VERSION)]
+    features_version: u32,
     /// Worker threads for features and augmentation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -182,7 +194,7 @@ pub(crate) fn manifest_of(path: &Path) -> Option<spikepop_dataset::Manifest> {
 /// The integration steps (ms, ascending, each once) of the noise-free trains among `paths`, when every
 /// noise-free source is a `spikepop dataset` folder (noisy trains are left out: the noise hides the
 /// integrator). Below its resolution the network reads the spike-time error of the steps it was trained on,
-/// and no other (docs/predictor.md, sections 4d and 4g), so the weights record them.
+/// and no other (notes/predictor-log.md, sections 4d and 4g), so the weights record them.
 pub(crate) fn noise_free_steps(paths: &[PathBuf]) -> Option<Vec<f64>> {
     let mut steps: Vec<f64> = Vec::new();
     for p in paths {
@@ -247,6 +259,8 @@ pub fn run(args: Args) -> Result<()> {
             p_log_jitter: args.p_log_jitter,
             p_quantize: args.p_quantize,
             resolution_ms: args.resolution_ms,
+            p_isi_noise: args.p_isi_noise,
+            max_isi_noise: args.max_isi_noise,
         },
         init: match &args.init {
             Some(path) => {
@@ -258,6 +272,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             None => None,
         },
+        features_version: args.features_version,
         ..TrainConfig::default()
     };
     cfg.validate()?;

@@ -96,8 +96,21 @@ fn tonic_bursting_and_silent_recordings() {
     assert_eq!(summary.len(), 3, "silent recordings are reported");
     let labels: Vec<&str> = summary.iter().map(|r| &r[1]).collect();
     assert_eq!(labels, ["tonic", "bursting", "silent"]);
-    assert_eq!(&summary[2][summary[2].len() - 1], "silent: no population");
-    assert_eq!(&summary[0][summary[0].len() - 1], "ok");
+    let header = csv::Reader::from_path(out.join("summary.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(&summary[2][col("status")], "silent: no population");
+    assert_eq!(&summary[0][col("status")], "ok");
+    // The width of each population: its central 90% along g_s and g_u, ordered; none for the silent one.
+    for r in &summary[..2] {
+        let q = |c: &str| r[col(c)].parse::<f64>().unwrap();
+        assert!(q("pop_g_s_q05") <= q("pop_g_s_q95") && q("pop_g_u_q05") <= q("pop_g_u_q95"));
+        assert!(r[col("ood")].is_empty());
+    }
+    assert_eq!(&summary[2][col("pop_g_s_q05")], "NaN");
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["seed"], 5);

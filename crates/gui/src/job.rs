@@ -24,7 +24,7 @@ pub struct RunRequest {
     pub verify: bool,
     /// Random seed, as text (JavaScript numbers cannot hold every u64).
     pub seed: String,
-    /// Candidates simulated at most per recording (default 20 N).
+    /// Candidates simulated at most per recording (default 30 N).
     pub max_candidates: Option<usize>,
     /// Refinement rounds (default 2).
     pub refine_rounds: Option<usize>,
@@ -64,7 +64,9 @@ impl RunRequest {
             ))
         })?;
         let mut s = SearchSettings::for_model(model, self.n);
-        s.max_candidates = self.max_candidates.unwrap_or(20 * self.n);
+        s.max_candidates = self
+            .max_candidates
+            .unwrap_or(spikepop_reconstruct::search::BUDGET_PER_MODEL * self.n);
         if s.max_candidates == 0 {
             return Err(ApiError::bad("Maximum candidates: at least 1."));
         }

@@ -208,6 +208,7 @@ fn summary_row(results: &Results, index: usize, o: &Outcome) -> Value {
         "verified": verified,
         "population": population,
         "status": o.status(&results.settings),
+        "ood": o.predicted.ood,
     })
 }
 

@@ -36,7 +36,18 @@ pub struct Augment {
     /// Spike-time resolution (ms): Gaussian jitter of this sd on every train, clean ones included, drawn
     /// from its own stream (0: none; 0.1 by default). The weights record it and the predictor applies it too.
     pub resolution_ms: f64,
+    /// Probability that an augmented train gets ISI noise: each inter-spike interval multiplied by
+    /// exp(N(0, s)), with s drawn log-uniformly from `[MIN_ISI_NOISE, max_isi_noise]`, and the train rebuilt
+    /// from its first spike. Unlike jitter, whose successive ISIs anticorrelate, this is the phase noise that
+    /// a noisy current, or a loose integrator (BDF at rtol 1e-2 moves ISIs by up to 20%), gives a train; seen
+    /// on noise-free cells it teaches the network that such irregularity does not by itself tell the DICs.
+    pub p_isi_noise: f64,
+    /// Largest relative sd of the ISI noise of [`Augment::p_isi_noise`].
+    pub max_isi_noise: f64,
 }
+
+/// Smallest relative sd of the ISI noise of [`Augment::p_isi_noise`].
+pub const MIN_ISI_NOISE: f64 = 0.001;
 
 impl Default for Augment {
     fn default() -> Self {
@@ -48,6 +59,8 @@ impl Default for Augment {
             p_log_jitter: 0.0,
             p_quantize: 0.0,
             resolution_ms: 0.1,
+            p_isi_noise: 0.0,
+            max_isi_noise: 0.2,
         }
     }
 }
@@ -63,6 +76,8 @@ impl Augment {
             p_log_jitter: 0.0,
             p_quantize: 0.0,
             resolution_ms: 0.0,
+            p_isi_noise: 0.0,
+            max_isi_noise: 0.2,
         }
     }
 
@@ -74,10 +89,17 @@ impl Augment {
             ("--max-drop", self.max_drop),
             ("--p-log-jitter", self.p_log_jitter),
             ("--p-quantize", self.p_quantize),
+            ("--p-isi-noise", self.p_isi_noise),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 anyhow::bail!("invalid {name} {p}: expected a probability from 0 to 1");
             }
+        }
+        if !(MIN_ISI_NOISE..=1.0).contains(&self.max_isi_noise) {
+            anyhow::bail!(
+                "invalid --max-isi-noise {}: expected a relative sd from {MIN_ISI_NOISE} to 1",
+                self.max_isi_noise
+            );
         }
         check_jitter_ms("--max-jitter-ms", self.max_jitter_ms)?;
         check_jitter_ms("--resolution-ms", self.resolution_ms)
@@ -111,6 +133,11 @@ impl Augment {
         }
         let p_drop = self.max_drop * rng.random::<f64>();
         let mut out = drop_spikes(t, p_drop, &mut rng);
+        // The extra draws only when asked for, so that settings without it keep their streams.
+        if self.p_isi_noise > 0.0 && rng.random::<f64>() < self.p_isi_noise {
+            let s = MIN_ISI_NOISE * (self.max_isi_noise / MIN_ISI_NOISE).powf(rng.random::<f64>());
+            isi_noise(&mut out, s, &mut rng);
+        }
         let u = rng.random::<f64>();
         // The extra draw only when asked for, so that settings without it keep their streams.
         let sd = if self.p_log_jitter > 0.0
@@ -129,6 +156,21 @@ impl Augment {
             quantize(&mut out, step, offset);
         }
         out
+    }
+}
+
+/// Multiplies every inter-spike interval of `t` by exp(N(0, sd)) and rebuilds the train from its first spike.
+fn isi_noise(t: &mut [f64], sd: f64, rng: &mut ChaCha8Rng) {
+    let Ok(normal) = Normal::new(0.0, sd) else {
+        return;
+    };
+    let mut prev = t.first().copied().unwrap_or(0.0);
+    let mut now = prev;
+    for x in t.iter_mut().skip(1) {
+        let isi = *x - prev;
+        prev = *x;
+        now += isi * normal.sample(rng).exp();
+        *x = now;
     }
 }
 
@@ -282,6 +324,7 @@ mod tests {
             p_log_jitter,
             p_quantize: 0.0,
             resolution_ms: 0.0,
+            ..Augment::none()
         };
         let sds = |a: &Augment| -> Vec<f64> {
             (0..2000)
@@ -341,6 +384,7 @@ mod tests {
             p_log_jitter: 0.0,
             p_quantize: 1.0,
             resolution_ms: 0.0,
+            ..Augment::none()
         };
         let moves: Vec<f64> = (0..200)
             .map(|s| {
@@ -396,9 +440,68 @@ mod tests {
                 p_quantize: -0.5,
                 ..Augment::default()
             },
+            Augment {
+                p_isi_noise: 2.0,
+                ..Augment::default()
+            },
+            Augment {
+                max_isi_noise: 0.0,
+                ..Augment::default()
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn isi_noise_moves_intervals_not_spikes_around_a_grid() {
+        // A regular train at 10 Hz; every train gets ISI noise and nothing else.
+        let t: Vec<f64> = (0..200).map(|i| 100.0 * i as f64).collect();
+        let a = Augment {
+            p_clean: 0.0,
+            p_isi_noise: 1.0,
+            max_isi_noise: 0.2,
+            ..Augment::none()
+        };
+        let mut sds = Vec::new();
+        let mut lag1 = Vec::new();
+        for s in 0..400 {
+            let x = a.apply(&t, 3, s);
+            assert_eq!(x.len(), t.len());
+            assert_eq!(x[0], t[0]);
+            assert!(x.windows(2).all(|w| w[1] > w[0]));
+            let l: Vec<f64> = x
+                .windows(2)
+                .map(|w| (w[1] - w[0]).ln() - 100f64.ln())
+                .collect();
+            let m = l.iter().sum::<f64>() / l.len() as f64;
+            let var = l.iter().map(|v| (v - m).powi(2)).sum::<f64>() / l.len() as f64;
+            sds.push(var.sqrt());
+            let c = l.windows(2).map(|w| (w[0] - m) * (w[1] - m)).sum::<f64>() / l.len() as f64;
+            lag1.push(c / var);
+        }
+        // The log-ISI sd is the drawn s: log-uniform from 0.001 to 0.2, so about half the trains below
+        // sqrt(0.001 * 0.2) = 0.014.
+        sds.sort_by(f64::total_cmp);
+        assert!(
+            sds[0] > 0.0008 && sds[399] < 0.23,
+            "{} {}",
+            sds[0],
+            sds[399]
+        );
+        let below = sds.iter().filter(|s| **s < 0.0141).count();
+        assert!((160..240).contains(&below), "{below}");
+        // Independent intervals: no lag-1 correlation (jitter would give -0.5).
+        let mean_lag1 = lag1.iter().sum::<f64>() / lag1.len() as f64;
+        assert!(mean_lag1.abs() < 0.03, "{mean_lag1}");
+        // Settings without ISI noise draw as before.
+        let plain = Augment::default();
+        let with = Augment {
+            p_isi_noise: 0.0,
+            max_isi_noise: 0.5,
+            ..Augment::default()
+        };
+        assert_eq!(plain.apply(&t, 9, 4), with.apply(&t, 9, 4));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! [`n_features`] entries of the vector.
 
 use spikepop_spikes::features::{Classifier, Features, Label, bursts};
+use spikepop_spikes::stats::quantile;
 
 /// Version of the feature layout (stored in the weights' metadata and checked on load).
 pub const VERSION: u32 = 4;
@@ -126,15 +127,6 @@ pub fn label_index(label: Label) -> Option<usize> {
 /// Whether a train is too short for the predictor (fewer than 3 spikes: the `silent` label).
 pub fn is_silent(times_ms: &[f64]) -> bool {
     times_ms.len() < 3
-}
-
-/// Linear-interpolation quantile of sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    let w = pos - lo as f64;
-    sorted[lo] * (1.0 - w) + sorted[hi] * w
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {

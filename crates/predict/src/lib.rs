@@ -15,6 +15,8 @@
 #![deny(missing_docs)]
 
 pub mod augment;
+pub mod baseline;
+pub mod benchmark;
 pub mod data;
 pub mod eval;
 pub mod features;
@@ -41,6 +43,58 @@ pub fn embedded_bytes(model: &str) -> Option<&'static [u8]> {
     }
 }
 
+/// Why a prediction is out of the predictor's domain (empty: in it). Such a train gets a wide prediction (at
+/// least the training set's own spread of g_s and g_u, centred inside the training range) rather than a
+/// confident number; `spikepop predict` writes the reasons in its `ood` column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ood(u8);
+
+impl Ood {
+    /// The network's centre lies outside the range of DICs it was trained on.
+    pub const RANGE: Ood = Ood(1);
+    /// The windows of a long train disagree (their centres differ by more than 2 of their sds): the cell
+    /// changed during the recording, or its windows are read inconsistently.
+    pub const WINDOWS: Ood = Ood(2);
+    /// The train's firing rate is outside the rates of the training trains.
+    pub const RATE: Ood = Ood(4);
+
+    /// No reason: in the domain.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether `self` holds every reason of `other`.
+    pub fn contains(self, other: Ood) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The reasons' names (`range`, `windows`, `rate`), in that order.
+    pub fn names(self) -> Vec<&'static str> {
+        [
+            (Ood::RANGE, "range"),
+            (Ood::WINDOWS, "windows"),
+            (Ood::RATE, "rate"),
+        ]
+        .into_iter()
+        .filter(|(o, _)| self.contains(*o))
+        .map(|(_, n)| n)
+        .collect()
+    }
+}
+
+impl std::ops::BitOr for Ood {
+    type Output = Ood;
+    fn bitor(self, rhs: Ood) -> Ood {
+        Ood(self.0 | rhs.0)
+    }
+}
+
+impl std::fmt::Display for Ood {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.names().join("+"))
+    }
+}
+
 /// The prediction for one train.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prediction {
@@ -50,15 +104,28 @@ pub enum Prediction {
     Spiking {
         /// The most probable label.
         label: Label,
-        /// The default classifier's label of the train (what the label head is trained to predict).
+        /// The default classifier's label of the train (what the label head is trained to predict); for a
+        /// train read in windows, the most common label of its windows.
         true_label: Label,
         /// Label probabilities and the Gaussian of (g_s, g_u).
         output: Output,
+        /// Why the train is out of the predictor's domain (empty when it is not).
+        ood: Ood,
+        /// The windows the train was read in (1 for a train no longer than [`Predictor::window_ms`] × 1.5).
+        windows: usize,
     },
 }
 
 /// Blurred copies per train for weights with a spike-time resolution ([`Weights::resolution_ms`]).
 pub const DEFAULT_COPIES: usize = 4;
+
+/// The most windows a long train is read in; longer trains are read in this many windows spread evenly over
+/// the recording, so that a prediction costs the same for a 10-minute and a 10-hour train.
+pub const MAX_WINDOWS: usize = 32;
+
+/// How far (in multiples of the training set's sd of each DIC, around its mean) a centre may lie before it
+/// counts as outside the training range: a uniform training range reaches sqrt(3) = 1.73 sd.
+pub const RANGE_SD: f64 = 1.9;
 
 /// Copy `k` of `times` blurred at `resolution_ms` ([`augment::blur`]), seeded by the train itself
 /// ([`augment::train_seed`]): the same train always gives the same copies.
@@ -74,14 +141,21 @@ pub struct Predictor {
     /// Blurred copies of each train whose predictions are pooled, when the weights have a resolution: the
     /// mean of the centres and label probabilities, the root mean square of the sds. 1 or more.
     pub copies: usize,
+    /// The length of the trains the network was trained on (ms): a train more than 1.5 times as long is read
+    /// in windows of this length ([`Predictor::windows`]); infinite: never.
+    pub window_ms: f64,
 }
 
 impl Predictor {
-    /// A predictor of these weights, with [`DEFAULT_COPIES`].
+    /// A predictor of these weights, with [`DEFAULT_COPIES`] and the window of its model's default recording
+    /// (simulated duration less the transient: STG 3 s, DA 9 s).
     pub fn new(weights: Weights) -> Predictor {
+        let window_ms = spikepop_models::by_name(&weights.model)
+            .map_or(f64::INFINITY, |m| m.default_duration - m.default_transient);
         Predictor {
             weights,
             copies: DEFAULT_COPIES,
+            window_ms,
         }
     }
 
@@ -131,8 +205,55 @@ impl Predictor {
             .expect("one prediction")
     }
 
-    /// Predicts many trains, batched and in parallel (results in input order).
+    /// The windows a train is read in: the train itself when it lasts at most 1.5 [`Predictor::window_ms`];
+    /// otherwise consecutive windows of that length from its first spike (the remainder shorter than a
+    /// window is left out), at most [`MAX_WINDOWS`] of them, spread evenly over the recording.
+    pub fn windows<'a>(&self, times_ms: &'a [f64]) -> Vec<&'a [f64]> {
+        let (Some(first), Some(last)) = (times_ms.first(), times_ms.last()) else {
+            return vec![times_ms];
+        };
+        let w = self.window_ms;
+        if !(w > 0.0 && w.is_finite()) || last - first <= 1.5 * w {
+            return vec![times_ms];
+        }
+        let k = ((last - first) / w).floor() as usize;
+        let picks: Vec<usize> = if k <= MAX_WINDOWS {
+            (0..k).collect()
+        } else {
+            (0..MAX_WINDOWS)
+                .map(|i| (i as f64 * (k - 1) as f64 / (MAX_WINDOWS - 1) as f64).round() as usize)
+                .collect()
+        };
+        picks
+            .into_iter()
+            .map(|i| {
+                let (a, b) = (first + i as f64 * w, first + (i + 1) as f64 * w);
+                &times_ms
+                    [times_ms.partition_point(|t| *t < a)..times_ms.partition_point(|t| *t < b)]
+            })
+            .collect()
+    }
+
+    /// Predicts many trains, batched and in parallel (results in input order). A long train is read in
+    /// windows ([`Predictor::windows`]) whose predictions are combined ([`combine`]).
     pub fn predict_many(&self, trains: &[&[f64]]) -> Vec<Prediction> {
+        let mut pieces: Vec<&[f64]> = Vec::with_capacity(trains.len());
+        let mut spans = Vec::with_capacity(trains.len());
+        for t in trains {
+            let w = self.windows(t);
+            spans.push((pieces.len(), w.len()));
+            pieces.extend(w);
+        }
+        let read = self.predict_pieces(&pieces);
+        spans
+            .into_iter()
+            .zip(trains)
+            .map(|((start, n), t)| self.finish(t, &read[start..start + n]))
+            .collect()
+    }
+
+    /// The network's reading of each piece: `None` for a silent one, else (label of the classifier, output).
+    fn predict_pieces(&self, trains: &[&[f64]]) -> Vec<Option<(Label, Output)>> {
         let r = self.weights.resolution_ms;
         let copies = if r > 0.0 { self.copies.max(1) } else { 1 };
         trains
@@ -162,21 +283,120 @@ impl Predictor {
                             .flatten()
                             .map(|(_, l)| (outs.next().expect("one output per row"), *l))
                             .collect();
-                        match firing.first() {
-                            None => Prediction::Silent,
-                            Some(&(_, true_label)) => {
-                                let output = pool(firing.into_iter().map(|(o, _)| o).collect());
-                                Prediction::Spiking {
-                                    label: features::LABELS[output.label_index()],
-                                    true_label,
-                                    output,
-                                }
-                            }
-                        }
+                        let true_label = firing.first()?.1;
+                        Some((
+                            true_label,
+                            pool(firing.into_iter().map(|(o, _)| o).collect()),
+                        ))
                     })
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// The prediction of a train from the readings of its windows: combined, checked against the
+    /// predictor's domain, and widened when out of it.
+    fn finish(&self, train: &[f64], read: &[Option<(Label, Output)>]) -> Prediction {
+        let firing: Vec<&(Label, Output)> = read.iter().flatten().collect();
+        if firing.is_empty() {
+            return Prediction::Silent;
+        }
+        let (mut output, disagree) = combine(firing.iter().map(|(_, o)| o));
+        let mut ood = if disagree {
+            Ood::WINDOWS
+        } else {
+            Ood::default()
+        };
+        let w = &self.weights;
+        let centre = [output.g_s, output.g_u];
+        let outside = (0..2)
+            .any(|d| (centre[d] - f64::from(w.y_mean[d])).abs() > RANGE_SD * f64::from(w.y_sd[d]));
+        if outside {
+            ood = ood | Ood::RANGE;
+        }
+        if let (Some(b), Some(r)) = (&w.rate_baseline, baseline::log_rate(train)) {
+            let (lo, hi) = b.rate_range();
+            if r < lo || r > hi {
+                ood = ood | Ood::RATE;
+            }
+        }
+        if !ood.is_empty() {
+            widen(&mut output, w);
+        }
+        let mut counts = [0usize; features::LABELS.len()];
+        for (l, _) in &firing {
+            if let Some(i) = features::label_index(*l) {
+                counts[i] += 1;
+            }
+        }
+        let top = (0..counts.len())
+            .max_by_key(|&i| (counts[i], usize::MAX - i))
+            .unwrap_or(0);
+        Prediction::Spiking {
+            label: features::LABELS[output.label_index()],
+            true_label: if firing.len() == 1 {
+                firing[0].0
+            } else {
+                features::LABELS[top]
+            },
+            output,
+            ood,
+            windows: read.len(),
+        }
+    }
+}
+
+/// The prediction of a long train from those of its windows, and whether the windows disagree. The label
+/// probabilities are averaged. Each DIC's centre is the mean of the windows' centres; its variance is the mean
+/// of their variances less the share that averaging removes: the spread b of the centres measures the part of
+/// a window's error that changes from window to window (noise), and the mean of K windows keeps 1/K of it,
+/// so var = m - min(b, m) (1 - 1/K) + max(b - m, 0) with m the mean variance. Windows that disagree beyond
+/// their own sds (b > 4 m: centres 2 sd apart) add their excess spread and are reported.
+pub fn combine<'a>(outs: impl Iterator<Item = &'a Output>) -> (Output, bool) {
+    let outs: Vec<&Output> = outs.collect();
+    let k = outs.len() as f64;
+    if outs.len() == 1 {
+        return (outs[0].clone(), false);
+    }
+    let mut p = [0f32; features::LABELS.len()];
+    for o in &outs {
+        for (a, b) in p.iter_mut().zip(o.p) {
+            *a += b / k as f32;
+        }
+    }
+    let mut disagree = false;
+    let mut dic = |c: &dyn Fn(&Output) -> f64, sd: &dyn Fn(&Output) -> f64| {
+        let mean = outs.iter().map(|o| c(o)).sum::<f64>() / k;
+        let m = outs.iter().map(|o| sd(o).powi(2)).sum::<f64>() / k;
+        let b = outs.iter().map(|o| (c(o) - mean).powi(2)).sum::<f64>() / (k - 1.0);
+        disagree |= b > 4.0 * m;
+        let var = m - b.min(m) * (1.0 - 1.0 / k) + (b - m).max(0.0);
+        (mean, var.sqrt())
+    };
+    let (g_s, sd_g_s) = dic(&|o| o.g_s, &|o| o.sd_g_s);
+    let (g_u, sd_g_u) = dic(&|o| o.g_u, &|o| o.sd_g_u);
+    (
+        Output {
+            p,
+            g_s,
+            sd_g_s,
+            g_u,
+            sd_g_u,
+        },
+        disagree,
+    )
+}
+
+/// Widens an out-of-domain prediction: each centre is brought inside the training range and each sd made at
+/// least the training set's own sd of that DIC (what knowing nothing about the train gives).
+fn widen(o: &mut Output, w: &Weights) {
+    for (d, (c, sd)) in [(&mut o.g_s, &mut o.sd_g_s), (&mut o.g_u, &mut o.sd_g_u)]
+        .into_iter()
+        .enumerate()
+    {
+        let (m, s) = (f64::from(w.y_mean[d]), f64::from(w.y_sd[d]));
+        *c = c.clamp(m - RANGE_SD * s, m + RANGE_SD * s);
+        *sd = sd.max(s);
     }
 }
 
@@ -214,6 +434,11 @@ fn pool(outs: Vec<Output>) -> Output {
 mod tests {
     use super::*;
 
+    /// The pooled reading of one train (no windows, no domain check).
+    fn read(p: &Predictor, t: &[f64]) -> Output {
+        p.predict_pieces(&[t])[0].clone().expect("firing").1
+    }
+
     #[test]
     fn copies_are_pooled_and_reproducible() {
         let mut w = net::tests::random_weights(&[16], 3);
@@ -221,26 +446,20 @@ mod tests {
             .map(|i| 80.0 * i as f64 + 0.7 * (i as f64).sin())
             .collect();
         // Without a resolution the train is used as given, whatever the copies.
-        let plain = Predictor::new(w.clone()).predict(&t);
+        let plain = read(&Predictor::new(w.clone()), &t);
         let (x, _) = features::features(&t).unwrap();
-        match &plain {
-            Prediction::Spiking { output, .. } => assert_eq!(*output, w.forward(&x, 1)[0]),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(plain, w.forward(&x, 1)[0]);
         w.resolution_ms = 0.5;
         let p = Predictor::new(w.clone());
-        let a = p.predict(&t);
-        assert_eq!(a, p.predict(&t));
-        assert_ne!(a, plain);
+        let output = read(&p, &t);
+        assert_eq!(output, read(&p, &t));
+        assert_ne!(output, plain);
         let singles: Vec<Output> = (0..DEFAULT_COPIES as u64)
             .map(|k| {
                 let (x, _) = features::features(&blurred(&t, 0.5, k)).unwrap();
                 w.forward(&x, 1)[0].clone()
             })
             .collect();
-        let Prediction::Spiking { output, .. } = a else {
-            panic!("{a:?}")
-        };
         let n = singles.len() as f64;
         let mean_s = singles.iter().map(|o| o.g_s).sum::<f64>() / n;
         assert!((output.g_s - mean_s).abs() < 1e-9);
@@ -253,9 +472,87 @@ mod tests {
         assert!((output.p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         // One copy is copy 0 alone.
         let one = Predictor { copies: 1, ..p };
-        match one.predict(&t) {
-            Prediction::Spiking { output, .. } => assert_eq!(output, singles[0]),
+        assert_eq!(read(&one, &t), singles[0]);
+    }
+
+    #[test]
+    fn long_trains_are_read_in_windows() {
+        let p = Predictor::new(net::tests::random_weights(&[16], 3));
+        assert_eq!(p.window_ms, 3000.0);
+        let regular = |n: usize, isi: f64| -> Vec<f64> { (0..n).map(|i| i as f64 * isi).collect() };
+        // Up to 1.5 windows: the train itself.
+        let t = regular(46, 100.0);
+        assert_eq!(p.windows(&t), vec![t.as_slice()]);
+        // 10 s: three whole windows of 30 spikes from the first spike; the last second is left out.
+        let t = regular(101, 100.0);
+        let w = p.windows(&t);
+        assert_eq!(w.len(), 3);
+        assert_eq!((w[0][0], w[0].len()), (0.0, 30));
+        assert_eq!((w[2][0], w[2].len()), (6000.0, 30));
+        // An hour: MAX_WINDOWS windows spread from the first to the last.
+        let t = regular(36_001, 100.0);
+        let w = p.windows(&t);
+        assert_eq!(w.len(), MAX_WINDOWS);
+        assert_eq!(w[0][0], 0.0);
+        assert_eq!(w[MAX_WINDOWS - 1][0], 1_199.0 * 3000.0);
+        match p.predict(&t) {
+            Prediction::Spiking { windows, .. } => assert_eq!(windows, MAX_WINDOWS),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn out(g_s: f64, sd: f64) -> Output {
+        Output {
+            p: [1.0, 0.0, 0.0],
+            g_s,
+            sd_g_s: sd,
+            g_u: 5.0,
+            sd_g_u: 1.0,
+        }
+    }
+
+    #[test]
+    fn windows_combine_into_one_gaussian() {
+        // Four windows agreeing exactly: the centre, and the sd of one window (nothing averages out).
+        let same = [out(3.0, 2.0), out(3.0, 2.0), out(3.0, 2.0), out(3.0, 2.0)];
+        let (o, disagree) = combine(same.iter());
+        assert_eq!((o.g_s, o.sd_g_s, o.g_u, o.sd_g_u), (3.0, 2.0, 5.0, 1.0));
+        assert!(!disagree);
+        // Centres 2 and 4 (sample variance 4/3 of the mean variance 4): of the spread, 1 - 1/4 averages out.
+        let spread = [out(2.0, 2.0), out(4.0, 2.0), out(2.0, 2.0), out(4.0, 2.0)];
+        let (o, disagree) = combine(spread.iter());
+        let b: f64 = 4.0 / 3.0;
+        assert!((o.g_s - 3.0).abs() < 1e-12);
+        assert!((o.sd_g_s - (4.0 - b * 0.75).sqrt()).abs() < 1e-12);
+        assert!(!disagree);
+        // Centres 20 apart with sd 1: they disagree, and the spread beyond their sds is added.
+        let apart = [out(-10.0, 1.0), out(10.0, 1.0)];
+        let (o, disagree) = combine(apart.iter());
+        assert!(disagree);
+        let b: f64 = 200.0;
+        assert!((o.sd_g_s - (1.0 - 0.5 + (b - 1.0)).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn out_of_range_predictions_are_flagged_and_widened() {
+        let w = net::tests::random_weights(&[16], 3);
+        let p = Predictor::new(w.clone());
+        let mut o = out(60.0, 0.5);
+        widen(&mut o, &w);
+        // Into y_mean ± 1.9 y_sd (g_s: 0 ± 21.85), sd at least y_sd.
+        assert!((o.g_s - 1.9 * 11.5).abs() < 1e-4, "{o:?}");
+        assert!((o.sd_g_s - 11.5).abs() < 1e-4 && (o.sd_g_u - 5.8).abs() < 1e-4);
+        // Whatever random weights say, a flagged train's sd is at least the training spread.
+        let t: Vec<f64> = (0..40).map(|i| 70.0 * i as f64).collect();
+        if let Prediction::Spiking { output, ood, .. } = p.predict(&t) {
+            let inside =
+                (output.g_s.abs() <= 1.9 * 11.5) && ((output.g_u - 10.0).abs() <= 1.9 * 5.8);
+            assert!(inside || !ood.is_empty());
+            if !ood.is_empty() {
+                assert!(output.sd_g_s >= 11.5 - 1e-4, "{output:?}");
+            }
+        }
+        assert_eq!((Ood::RANGE | Ood::RATE).to_string(), "range+rate");
+        assert_eq!(Ood::default().to_string(), "");
     }
 }

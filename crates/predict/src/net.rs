@@ -42,7 +42,7 @@ impl Dense {
     /// `out[b] = x[b] W + bias` for a batch of rows. Each row is computed on its own, in the same order of
     /// operations whatever the batch and the CPU (no fused multiply-add), so a train's prediction does not
     /// depend on the trains batched with it nor on the machine; on x86-64 CPUs with AVX2 the same loop runs
-    /// on 8-wide vectors (batched predictions 1.34x faster, `docs/predictor.md` section 5). The
+    /// on 8-wide vectors (batched predictions 1.34x faster, `notes/predictor-log.md` section 5). The
     /// simulator's `multiversion` dispatch was measured here too: 8% slower in the same benchmark run.
     fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
         assert_eq!(self.w.len(), self.d_in * self.d_out, "weight shape");
@@ -116,6 +116,9 @@ pub struct Weights {
     /// The feature version the network was trained on: it reads the first
     /// [`features::n_features`]`(features_version)` entries of each feature vector.
     pub features_version: u32,
+    /// The rate-only baseline fitted on the same training trains (tensors `rate_baseline.*`), when the
+    /// weights have one: the yardstick of `spikepop evaluate`.
+    pub rate_baseline: Option<crate::baseline::RateBaseline>,
 }
 
 /// Why a weights file cannot be used.
@@ -350,6 +353,21 @@ impl Weights {
             vec![self.temperature.len(), 2],
             self.temperature.iter().flatten().copied().collect(),
         ));
+        if let Some(b) = &self.rate_baseline {
+            tensors.push((
+                "rate_baseline.edges".into(),
+                vec![b.edges.len()],
+                b.edges.clone(),
+            ));
+            tensors.push(("rate_baseline.range".into(), vec![2], b.range.to_vec()));
+            for (name, v) in [("centre", &b.centre), ("sd", &b.sd)] {
+                tensors.push((
+                    format!("rate_baseline.{name}"),
+                    vec![v.len(), 2],
+                    v.iter().flatten().copied().collect(),
+                ));
+            }
+        }
         let mut meta: BTreeMap<String, String> = self.notes.clone();
         meta.insert("format".into(), FORMAT.into());
         meta.insert("model".into(), self.model.clone());
@@ -532,6 +550,31 @@ impl Weights {
             return Err(WeightsError::Value("temperature".into()));
         }
         let temperature = t.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+        let rate_baseline = match shape_of("rate_baseline.centre") {
+            Err(_) => None,
+            Ok(s) => {
+                let bins = s.first().copied().unwrap_or(0);
+                let pairs = |name: &str| -> Result<Vec<[f32; 2]>, WeightsError> {
+                    Ok(tensor(name, &[bins, 2])?
+                        .chunks_exact(2)
+                        .map(|p| [p[0], p[1]])
+                        .collect())
+                };
+                let b = crate::baseline::RateBaseline {
+                    edges: tensor("rate_baseline.edges", &[bins.saturating_sub(1)])?,
+                    centre: pairs("rate_baseline.centre")?,
+                    sd: pairs("rate_baseline.sd")?,
+                    range: {
+                        let r = tensor("rate_baseline.range", &[2])?;
+                        [r[0], r[1]]
+                    },
+                };
+                if !b.is_valid() {
+                    return Err(WeightsError::Value("rate_baseline".into()));
+                }
+                Some(b)
+            }
+        };
         const FIXED: [&str; 8] = [
             "format",
             "model",
@@ -559,6 +602,7 @@ impl Weights {
             resolution_ms,
             notes,
             features_version,
+            rate_baseline,
         })
     }
 }
@@ -599,6 +643,7 @@ pub(crate) mod tests {
             resolution_ms: 0.0,
             notes: BTreeMap::from([("epochs".to_string(), "3".to_string())]),
             features_version: features::VERSION,
+            rate_baseline: None,
         }
     }
 

@@ -27,6 +27,9 @@ use crate::data::Sample;
 use crate::features::{LABELS, N_FEATURES, features, label_index};
 use crate::net::{Dense, N_GAUSS, Output, Weights};
 
+/// Bins of the rate-only baseline fitted on the training trains ([`crate::baseline`]).
+pub const BASELINE_BINS: usize = 64;
+
 /// Training settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -58,6 +61,10 @@ pub struct TrainConfig {
     pub beta: f64,
     /// Layers to start from instead of random ones (fine-tuning, e.g. DA from the STG network).
     pub init: Option<InitFrom>,
+    /// The feature version the network reads ([`crate::features::n_features`]): the first entries of each
+    /// feature vector. Version 3 leaves out the relaxation profile of a cell started from rest (version 4),
+    /// which a recording of a settled cell does not carry.
+    pub features_version: u32,
 }
 
 /// Trained layers to start a run from: the hidden layers and the head of other weights (whose input and
@@ -151,10 +158,11 @@ impl TrainConfig {
         }
         if let Some(init) = &self.init {
             let widths: Vec<usize> = init.hidden.iter().map(|d| d.d_out).collect();
-            if widths != self.hidden || init.hidden.first().is_some_and(|d| d.d_in != N_FEATURES) {
+            let nf = self.n_inputs()?;
+            if widths != self.hidden || init.hidden.first().is_some_and(|d| d.d_in != nf) {
                 bail!(
                     "--init {}: its hidden layers are {widths:?} wide on {} features; expected --hidden {:?} \
-                     on {N_FEATURES}",
+                     on {nf}",
                     init.source,
                     init.hidden.first().map_or(0, |d| d.d_in),
                     self.hidden
@@ -169,8 +177,20 @@ impl TrainConfig {
                 );
             }
         }
+        self.n_inputs()?;
         self.augment.validate()?;
         Ok(())
+    }
+
+    /// The number of features the network reads ([`TrainConfig::features_version`]).
+    pub fn n_inputs(&self) -> Result<usize> {
+        crate::features::n_features(self.features_version).ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid --features-version {}: expected 3 to {}",
+                self.features_version,
+                crate::features::VERSION
+            )
+        })
     }
 }
 
@@ -190,6 +210,7 @@ impl Default for TrainConfig {
             loss: Loss::Gaussian,
             beta: 0.0,
             init: None,
+            features_version: crate::features::VERSION,
         }
     }
 }
@@ -352,7 +373,7 @@ fn random_layers(cfg: &TrainConfig) -> (Vec<Dense>, Dense) {
         }
     };
     let mut hidden = Vec::new();
-    let mut d = N_FEATURES;
+    let mut d = cfg.n_inputs().expect("validated features version");
     for &h in &cfg.hidden {
         hidden.push(dense(d, h, 1.0));
         d = h;
@@ -389,7 +410,8 @@ fn init_weights(
         sd_floor: cfg.sd_floor,
         resolution_ms: cfg.augment.resolution_ms,
         notes: BTreeMap::new(),
-        features_version: crate::features::VERSION,
+        features_version: cfg.features_version,
+        rate_baseline: None,
     }
 }
 
@@ -572,11 +594,12 @@ pub fn train(
         .par_iter()
         .map(|s| features(&s.times_ms).and_then(|(_, l)| label_index(l)))
         .collect();
+    let nf = cfg.n_inputs()?;
     let (x_mean, x_sd) = standardisation(
         clean
             .iter()
-            .map(|e| e.x.iter().map(|v| *v as f64).collect()),
-        N_FEATURES,
+            .map(|e| e.x[..nf].iter().map(|v| *v as f64).collect()),
+        nf,
     );
     let (y_mean, y_sd) = standardisation(
         clean
@@ -656,7 +679,7 @@ pub fn train(
                 bail!("interrupted");
             }
             let b = idx.len();
-            let mut xs = Vec::with_capacity(b * N_FEATURES);
+            let mut xs = Vec::with_capacity(b * nf);
             let mut ys = Vec::with_capacity(b * 2);
             let mut hot = vec![0f32; b * c];
             for (r, &i) in idx.iter().enumerate() {
@@ -672,7 +695,7 @@ pub fn train(
                 }
                 hot[r * c + e.label] = 1.0;
             }
-            let x = Tensor::<2>::from_data(TensorData::new(xs, [b, N_FEATURES]), &dev);
+            let x = Tensor::<2>::from_data(TensorData::new(xs, [b, nf]), &dev);
             let y = Tensor::<2>::from_data(TensorData::new(ys, [b, 2]), &dev);
             let hot = Tensor::<2>::from_data(TensorData::new(hot, [b, c]), &dev);
             let out = model.forward(x);
@@ -759,7 +782,17 @@ pub fn train(
     if a.resolution_ms > 0.0 {
         aug += &format!(" resolution_ms={}", a.resolution_ms);
     }
+    if a.p_isi_noise > 0.0 {
+        aug += &format!(
+            " p_isi_noise={} max_isi_noise={}",
+            a.p_isi_noise, a.max_isi_noise
+        );
+    }
+    if cfg.features_version != crate::features::VERSION {
+        aug += &format!(" features_version={}", cfg.features_version);
+    }
     w.notes.insert("augment".into(), aug);
+    w.rate_baseline = crate::baseline::RateBaseline::fit(train, BASELINE_BINS);
     Ok(Trained {
         weights: w,
         history,

@@ -319,7 +319,7 @@ fn shipped_da_weights_place_the_example_models_within_3_sd() {
 /// The STG example's bursting recordings are regular bursters (trains of the reference's own solver): the
 /// built-in network must say something about them (sd well below the 40-wide g_s and 20-wide g_u prior ranges
 /// of the training data). A network trained on more data once gave one of them g_s -13.5 ± 22.6
-/// (docs/predictor.md section 4); this guards against shipping such weights.
+/// (notes/predictor-log.md section 4); this guards against shipping such weights.
 #[test]
 fn shipped_stg_weights_are_informative_on_the_example_bursters() {
     let Some(p) = built_in("stg") else {

@@ -39,6 +39,9 @@ pub struct Predicted {
     pub label: Option<Label>,
     /// The predictor's label probabilities, in the order of `spikepop_predict::features::LABELS`.
     pub probabilities: Vec<f64>,
+    /// Why the recording is out of the predictor's domain (`range`, `rate`, `windows`, joined by `+`); empty
+    /// when it is not, or when the distribution was given.
+    pub ood: String,
 }
 
 /// The outcome for one recording.
@@ -53,8 +56,19 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// A one-line status: `ok`, `silent: no population`, `budget spent: k of N verified`, or the error.
+    /// A one-line status: `ok`, `silent: no population`, `budget spent: k of N verified`, or the error; when
+    /// the recording is out of the predictor's domain, followed by `; out of domain: <reasons>` (its
+    /// population was searched from a wide distribution, not from a confident prediction).
     pub fn status(&self, settings: &SearchSettings) -> String {
+        let s = self.status_alone(settings);
+        if self.predicted.ood.is_empty() {
+            s
+        } else {
+            format!("{s}; out of domain: {}", self.predicted.ood)
+        }
+    }
+
+    fn status_alone(&self, settings: &SearchSettings) -> String {
         match &self.result {
             Err(e) => format!("error: {e}"),
             Ok(r) if r.features.label == Label::Silent => "silent: no population".into(),
@@ -95,8 +109,11 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
                             prior: None,
                             label: Some(Label::Silent),
                             probabilities: Vec::new(),
+                            ood: String::new(),
                         },
-                        Prediction::Spiking { label, output, .. } => Predicted {
+                        Prediction::Spiking {
+                            label, output, ood, ..
+                        } => Predicted {
                             prior: Some(Prior {
                                 g_s: output.g_s,
                                 sd_g_s: output.sd_g_s,
@@ -105,6 +122,7 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
                             }),
                             label: Some(label),
                             probabilities: output.p.iter().map(|&p| f64::from(p)).collect(),
+                            ood: ood.to_string(),
                         },
                     })
                 })
@@ -117,6 +135,7 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
                     prior: *prior,
                     label: None,
                     probabilities: Vec::new(),
+                    ood: String::new(),
                 }),
                 None => Err(format!("no DIC distribution for ID {} in {source}", t.id)),
             })
@@ -153,6 +172,7 @@ pub fn run(
                     prior: None,
                     label: None,
                     probabilities: Vec::new(),
+                    ood: String::new(),
                 },
                 result: Err(e),
             },
@@ -247,13 +267,15 @@ pub fn write_population(
 pub fn summary_header() -> String {
     format!(
         "{},pred_g_s,pred_sd_g_s,pred_g_u,pred_sd_g_u,refined_g_s,refined_sd_g_s,refined_g_u,refined_sd_g_u,\
-         candidates,acceptance,verified,rejected,status",
+         candidates,acceptance,verified,rejected,status,ood,pop_g_s_q05,pop_g_s_q95,pop_g_u_q05,pop_g_u_q95",
         COLUMNS.join(",")
     )
 }
 
 /// Writes `summary.csv`: per recording its features (label first), the predicted and the refined DIC
-/// distributions, the candidates tried, the acceptance rate, the verified count and a status.
+/// distributions, the candidates tried, the acceptance rate, the verified count, a status, why it is out of
+/// the predictor's domain (empty when it is not) and how wide the returned population is: the 5% and 95%
+/// quantiles of its g_s and g_u.
 pub fn write_summary(
     w: impl Write,
     outcomes: &[Outcome],
@@ -280,15 +302,18 @@ pub fn write_summary(
                     .iter()
                     .map(|(k, n)| format!("{k}: {n}"))
                     .collect();
+                let width: Vec<String> = r.width().into_iter().map(fmt).collect();
                 writeln!(
                     w,
-                    "{id},{},{},{},{},{},{},{status}",
+                    "{id},{},{},{},{},{},{},{status},{},{}",
                     f.label.as_str(),
                     cells.join(","),
                     r.candidates_tried,
                     fmt(r.acceptance()),
                     r.members.iter().filter(|m| m.verified).count(),
                     csv_field(&rejected.join("; ")),
+                    csv_field(&o.predicted.ood),
+                    width.join(","),
                 )?;
             }
             Err(_) => {
@@ -298,7 +323,12 @@ pub fn write_summary(
                     .chain([f64::NAN; 4])
                     .map(fmt)
                     .collect();
-                writeln!(w, "{id},,{},0,NaN,0,,{status}", cells.join(","))?;
+                writeln!(
+                    w,
+                    "{id},,{},0,NaN,0,,{status},{},NaN,NaN,NaN,NaN",
+                    cells.join(","),
+                    csv_field(&o.predicted.ood)
+                )?;
             }
         }
     }

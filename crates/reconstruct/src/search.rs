@@ -40,6 +40,35 @@ impl Prior {
 /// information; simulating more would cost time without making the comparison fairer.
 pub const DEFAULT_MIN_WINDOW_MS: f64 = 1000.0;
 
+/// Inter-spike intervals a verification window holds at the least, when the recording is longer.
+pub const WINDOW_ISIS: f64 = 100.0;
+/// Burst periods a verification window holds at the least, when the recording is longer.
+pub const WINDOW_PERIODS: f64 = 10.0;
+
+/// How long each candidate is simulated after the transient (ms): as long as the recording, but no longer
+/// than it takes to see its statistics (100 of its mean inter-spike intervals, and 10 of its burst periods
+/// when it bursts), and at least `min_window`. The recording's rate, period and burst statistics, against which
+/// a candidate is verified, are measured on the whole recording; a 3-s recording is matched by 3 s of
+/// simulation, and a 1-hour one at 8 Hz by 12.5 s, not by an hour.
+pub fn verification_window(recording: &[f64], features: &Features, min_window: f64) -> f64 {
+    let span = match (recording.first(), recording.last()) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    let mut enough = if recording.len() >= 2 {
+        WINDOW_ISIS * span / (recording.len() - 1) as f64
+    } else {
+        span
+    };
+    if features.inter_burst_period_ms.is_finite() {
+        enough = enough.max(WINDOW_PERIODS * features.inter_burst_period_ms);
+    }
+    min_window.max(span.min(enough))
+}
+
+/// Candidates simulated at most per verified model wanted, by default: N models get a budget of 30 N.
+pub const BUDGET_PER_MODEL: usize = 30;
+
 /// Settings of [`reconstruct`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchSettings {
@@ -63,11 +92,11 @@ pub struct SearchSettings {
 
 impl SearchSettings {
     /// Defaults for `model`: its transient, a window of at least [`DEFAULT_MIN_WINDOW_MS`] (longer
-    /// recordings get their own span), a budget of 20 N candidates and two refinement rounds.
+    /// recordings get their own span), a budget of [`BUDGET_PER_MODEL`] N candidates and two refinement rounds.
     pub fn for_model(model: &spikepop_models::Model, n: usize) -> Self {
         Self {
             n,
-            max_candidates: 20 * n,
+            max_candidates: BUDGET_PER_MODEL * n,
             tolerances: Tolerances::default(),
             sim: Settings::for_model(model),
             min_window: DEFAULT_MIN_WINDOW_MS,
@@ -135,6 +164,17 @@ impl Reconstruction {
         } else {
             self.verified_found as f64 / self.candidates_tried as f64
         }
+    }
+
+    /// How wide the returned population is: the 5% and 95% quantiles of its g_s, then of its g_u (NaN
+    /// without members).
+    pub fn width(&self) -> [f64; 4] {
+        let q = |f: fn(&Member) -> f64| {
+            spikepop_spikes::stats::quantiles(self.members.iter().map(f), [0.05, 0.95])
+        };
+        let [a, b] = q(|m| m.dics.g_s);
+        let [c, d] = q(|m| m.dics.g_u);
+        [a, b, c, d]
     }
 
     /// Coefficient of variation of each conductance over the returned population.
@@ -215,9 +255,9 @@ pub fn reconstruct(
         return Ok(out);
     }
 
-    let span = recording.last().unwrap() - recording[0];
     let mut sim = settings.sim.clone();
-    sim.duration = sim.transient + settings.min_window.max(span);
+    sim.duration =
+        sim.transient + verification_window(recording, &out.features, settings.min_window);
     sim.trace_every = None;
     sim.validate()?;
     // One coefficient table for every round of this recording.
@@ -333,4 +373,38 @@ fn fit(members: &[Member], prior: &Prior) -> Option<Prior> {
         g_u: mu,
         sd_g_u: sd_u,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(times: &[f64]) -> f64 {
+        verification_window(times, &Features::of(times, &Classifier::Default), 1000.0)
+    }
+
+    #[test]
+    fn the_verification_window_sees_the_statistics_not_the_whole_hour() {
+        // 3 s at 8 Hz: the recording's own span (24 intervals are fewer than 100).
+        let t: Vec<f64> = (0..25).map(|i| 125.0 * i as f64).collect();
+        assert_eq!(window(&t), 3000.0);
+        // A short train: at least the minimum window.
+        assert_eq!(window(&t[..5]), 1000.0);
+        // An hour at 8 Hz: 100 intervals, 12.5 s.
+        let t: Vec<f64> = (0..28_801).map(|i| 125.0 * i as f64).collect();
+        assert_eq!(window(&t), 12_500.0);
+        // Bursts of 20 spikes every 2 s for 10 minutes: 10 periods (20 s) beat 100 intervals (10 s).
+        let burst = |k: usize| {
+            (0..300)
+                .flat_map(move |b| (0..k).map(move |i| 2000.0 * b as f64 + 5.0 * i as f64))
+                .collect::<Vec<f64>>()
+        };
+        let w = window(&burst(20));
+        assert!((w - 20_000.0).abs() < 1.0, "{w}");
+        // Bursts of 4: 100 intervals (a mean of 500 ms, 50 s) beat 10 periods.
+        let t = burst(4);
+        let w = window(&t);
+        let mean_isi = (t[t.len() - 1] - t[0]) / (t.len() - 1) as f64;
+        assert!((w - 100.0 * mean_isi).abs() < 1e-6 && w > 49_000.0, "{w}");
+    }
 }

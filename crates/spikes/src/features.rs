@@ -29,6 +29,7 @@
 //!
 //! Two classifiers decide the label and the bursts; see [`Classifier`].
 
+use crate::stats::quantile;
 use std::fmt;
 use std::io;
 use std::ops::Range;
@@ -481,18 +482,6 @@ fn default_bursts(isis: &[f64]) -> Option<Vec<Range<usize>>> {
         }
     }
     None
-}
-
-/// The `p`-quantile of sorted values (linear interpolation).
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let x = p * (sorted.len() - 1) as f64;
-    let i = x as usize; // x >= 0: truncation is the floor
-    let frac = x - i as f64;
-    if i + 1 < sorted.len() {
-        sorted[i] + frac * (sorted[i + 1] - sorted[i])
-    } else {
-        sorted[i]
-    }
 }
 
 /// A robust standard deviation of sorted values: interquartile range / 1.349 (the standard deviation for normal

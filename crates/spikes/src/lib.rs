@@ -38,6 +38,7 @@
 mod error;
 pub mod features;
 mod read;
+pub mod stats;
 pub mod synth;
 mod train;
 

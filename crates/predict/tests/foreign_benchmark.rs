@@ -1,0 +1,85 @@
+//! The built-in predictors on trains spikepop did not simulate: the committed foreign benchmark
+//! (`benchmarks/foreign-small`, made by `scripts/foreign_benchmark.py`: scipy's BDF at the reference's two
+//! tolerances, LSODA, random initial states, settled cells, current noise, sampling grids, jitter, missed spikes
+//! and recordings of up to an hour). What a user's recording will look like, not what the networks were trained
+//! on; the targets are those of issue 21, with margins for the benchmark's size (about 240 trains per label
+//! pooled: the sampling sd of a coverage is about 3 points).
+
+use std::path::Path;
+
+use spikepop_predict::Predictor;
+use spikepop_predict::benchmark::{BenchReport, Benchmark, POOLED, evaluate};
+
+fn report(model: &str) -> Option<BenchReport> {
+    if spikepop_predict::embedded_bytes(model).is_none() {
+        eprintln!("no {model} weights built in; nothing to check");
+        return None;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../benchmarks/foreign-small")
+        .join(model);
+    let bench = Benchmark::read(&dir).unwrap();
+    assert!(bench.domains.len() >= 15, "{} domains", bench.domains.len());
+    let r = evaluate(&Predictor::embedded(model).unwrap(), &bench, None);
+    eprintln!("{r}");
+    Some(r)
+}
+
+/// STG: calibrated per label over all domains, never confidently wrong in one, better than the rate alone on
+/// tonic trains, and as good as ever on bursting ones. The 1-sd coverage may exceed the band's 76% (up to 85%):
+/// bursting errors are lighter-tailed than a Gaussian, and the sd that keeps 2-sd coverage at most 98% then
+/// covers about 81% at 1 sd.
+#[test]
+fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
+    let Some(r) = report("stg") else {
+        return;
+    };
+    for label in ["tonic", "bursting"] {
+        let row = r.row(POOLED, label).unwrap();
+        let n = &row.net;
+        assert!(n.n >= 200, "{label}: {} trains", n.n);
+        for d in 0..2 {
+            assert!(
+                (0.58..=0.85).contains(&n.in1[d]) && (0.88..=0.99).contains(&n.in2[d]),
+                "{label}, DIC {d}: {:.1}% inside 1 sd, {:.1}% inside 2 sd",
+                100.0 * n.in1[d],
+                100.0 * n.in2[d]
+            );
+        }
+    }
+    // No domain where the network is confidently wrong: every row of 15 trains or more keeps at least 70% of
+    // its true values inside 2 sd (a calibrated network gives 94%; 70% of 15 is 4 sd below). Known shortfall,
+    // below that size: the 13 settled tonic cells, 9 inside 2 sd of g_s (docs/predictor.md section 3).
+    for row in r.rows.iter().filter(|r| r.net.n >= 15) {
+        for d in 0..2 {
+            assert!(
+                row.net.in2[d] >= 0.7,
+                "{} {}: DIC {d} {:.1}% inside 2 sd",
+                row.domain,
+                row.net.name,
+                100.0 * row.net.in2[d]
+            );
+        }
+    }
+    let tonic = r.row(POOLED, "tonic").unwrap();
+    let base = tonic
+        .baseline
+        .expect("the built-in weights carry a rate-only baseline");
+    assert!(
+        tonic.net.mae[0] <= base[0] && tonic.net.mae[1] <= base[1],
+        "tonic MAE {:?} against the rate alone {base:?}",
+        tonic.net.mae
+    );
+    let bursting = r.row(POOLED, "bursting").unwrap();
+    assert!(
+        bursting.net.mae[0] <= 0.6 && bursting.net.mae[1] <= 0.9,
+        "bursting MAE {:?}",
+        bursting.net.mae
+    );
+    let all = r.row(POOLED, "all").unwrap();
+    assert!(
+        all.net.accuracy >= 0.99,
+        "label accuracy {}",
+        all.net.accuracy
+    );
+}
