@@ -218,6 +218,13 @@ pub fn evaluate(
     }
 }
 
+/// What the table keeps of one firing train besides the network's figures: its true label, the rate-only
+/// baseline's |error| and |z| per DIC (when there is a baseline), and whether it was flagged out of domain.
+type Extra = (Label, Option<ErrZ>, bool);
+
+/// |error| and |z| per DIC of one prediction.
+type ErrZ = ([f64; 2], [f64; 2]);
+
 /// The rows of one domain (`all`, then each label present) and its silent trains.
 fn table(
     model: &str,
@@ -226,7 +233,7 @@ fn table(
     baseline: Option<&RateBaseline>,
 ) -> (Vec<BenchRow>, usize) {
     // Per firing train: true label, baseline |error| and |z|, whether flagged.
-    let mut extra: Vec<(Label, Option<([f64; 2], [f64; 2])>, bool)> = Vec::new();
+    let mut extra: Vec<Extra> = Vec::new();
     let net: Vec<_> = scored
         .iter()
         .map(|(s, p)| match p {
@@ -254,16 +261,14 @@ fn table(
         .rows
         .into_iter()
         .map(|net| {
-            let members: Vec<&(Label, Option<([f64; 2], [f64; 2])>, bool)> = extra
+            let members: Vec<&Extra> = extra
                 .iter()
                 .filter(|(l, _, _)| net.name == "all" || l.as_str() == net.name)
                 .collect();
             let n = members.len().max(1) as f64;
-            let b: Vec<([f64; 2], [f64; 2])> = members.iter().filter_map(|m| m.1).collect();
+            let b: Vec<ErrZ> = members.iter().filter_map(|m| m.1).collect();
             let (baseline, baseline_in1) = if b.len() == members.len() && !b.is_empty() {
-                let mean = |f: &dyn Fn(&([f64; 2], [f64; 2])) -> f64| {
-                    b.iter().map(f).sum::<f64>() / b.len() as f64
-                };
+                let mean = |f: &dyn Fn(&ErrZ) -> f64| b.iter().map(f).sum::<f64>() / b.len() as f64;
                 (
                     Some([mean(&|x| x.0[0]), mean(&|x| x.0[1])]),
                     Some([
