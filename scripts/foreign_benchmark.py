@@ -195,11 +195,7 @@ def make_stg(g, noise=None):
                 (ihCaT - hCaT) / thCaT, (imCaS - mCaS) / tmCaS, (ihCaS - hCaS) / thCaS, (imKCa - mKCa) / tmKCa,
                 (imA - mA) / tmA, (ihA - hA) / thA, (imH - mH) / tmH, -a_tau * ICa - inv_tca * Ca + beta_tau]
 
-    def fun(t, y):
-        try:
-            return body(t, y, math.exp)
-        except (OverflowError, ZeroDivisionError):
-            return _fallback(body, t, y)
+    fun = _guarded(body)
 
     def jac(t, y):
         V, mNa, hNa, mKd, mCaT, hCaT, mCaS, hCaS, mKCa, mA, hA, mH, Ca = y.tolist()
@@ -336,11 +332,7 @@ def make_da(g, noise=None):
         return [dV, (im - m) / tm, (ih - h) / th, (inn - n) / tn, (imL - mL) / tmL, (imN - mN) / tmN,
                 a0 * (1.0 - o - i) + bi * i - o * (ai + b0), ai * o - bi * i]
 
-    def fun(t, y):
-        try:
-            return body(t, y, math.exp)
-        except (OverflowError, ZeroDivisionError):
-            return _fallback(body, t, y)
+    fun = _guarded(body)
 
     def jac(t, y):
         V, m, h, n, mL, mN, o, i = y.tolist()
@@ -380,6 +372,16 @@ def make_da(g, noise=None):
         return _finite(J)
 
     return fun, jac
+
+
+def _guarded(body):
+    """The RHS `fun(t, y)` of `body(t, y, exp)`: math.exp for speed, _fallback where it overflows."""
+    def fun(t, y):
+        try:
+            return body(t, y, math.exp)
+        except (OverflowError, ZeroDivisionError):
+            return _fallback(body, t, y)
+    return fun
 
 
 def _fallback(body, t, y):

@@ -683,31 +683,23 @@ fn long_and_foreign_trains_get_honest_predictions() {
     ]);
     ok(&o);
     let text = std::fs::read_to_string(&long).unwrap();
-    let times: Vec<f64> = {
-        let cell = text.lines().nth(1).unwrap();
-        let inner = &cell[cell.find('[').unwrap() + 1..cell.rfind(']').unwrap()];
-        inner
-            .split(',')
-            .map(|v| v.trim().parse().unwrap())
-            .collect()
-    };
+    let cell = text.lines().nth(1).unwrap();
+    let times =
+        spikepop_spikes::parse_train(&cell[cell.find('[').unwrap()..=cell.rfind(']').unwrap()])
+            .unwrap();
     assert!(times.len() > 4500, "{}", times.len());
     let first: Vec<f64> = times
         .iter()
         .copied()
         .filter(|t| *t < times[0] + 3000.0)
         .collect();
-    let fmt = |t: &[f64]| {
-        let v: Vec<String> = t.iter().map(|x| x.to_string()).collect();
-        format!("\"[{}]\"", v.join(", "))
-    };
     let input = dir.path().join("in.csv");
     std::fs::write(
         &input,
         format!(
             "ID,spiking_times\nwhole,{}\nfirst3s,{}\n",
-            fmt(&times),
-            fmt(&first)
+            train_str(&times),
+            train_str(&first)
         ),
     )
     .unwrap();

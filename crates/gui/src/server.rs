@@ -208,7 +208,7 @@ fn summary_row(results: &Results, index: usize, o: &Outcome) -> Value {
         "verified": verified,
         "population": population,
         "status": o.status(&results.settings),
-        "ood": o.predicted.ood,
+        "ood": o.predicted.ood.to_string(),
     })
 }
 

@@ -88,9 +88,9 @@ impl RateBaseline {
         Some((c.map(f64::from), s.map(f64::from)))
     }
 
-    /// The training trains' rates, ln(Hz), widened by ln 1.5 on each side (half as slow as the slowest 0.1%,
-    /// 1.5 times as fast as the fastest 0.1%): a train outside fires at a rate that no model of the training
-    /// range gives.
+    /// The training trains' rates, ln(Hz), widened by ln 1.5 on each side (down to two thirds of the slowest,
+    /// up to 1.5 times the fastest, leaving out 0.1% at each end): a train outside fires at a rate that no
+    /// model of the training range gives.
     pub fn rate_range(&self) -> (f64, f64) {
         let w = 1.5f64.ln();
         (f64::from(self.range[0]) - w, f64::from(self.range[1]) + w)

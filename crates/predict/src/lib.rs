@@ -334,11 +334,7 @@ impl Predictor {
             .unwrap_or(0);
         Prediction::Spiking {
             label: features::LABELS[output.label_index()],
-            true_label: if firing.len() == 1 {
-                firing[0].0
-            } else {
-                features::LABELS[top]
-            },
+            true_label: features::LABELS[top],
             output,
             ood,
             windows: read.len(),

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use spikepop_dics::{Generator, GeneratorOptions, SetupError};
 use spikepop_models::Model;
-use spikepop_predict::{Prediction, Predictor};
+use spikepop_predict::{Ood, Prediction, Predictor};
 use spikepop_spikes::SpikeTrain;
 use spikepop_spikes::features::{COLUMNS, Classifier, Features, Label};
 
@@ -39,9 +39,9 @@ pub struct Predicted {
     pub label: Option<Label>,
     /// The predictor's label probabilities, in the order of `spikepop_predict::features::LABELS`.
     pub probabilities: Vec<f64>,
-    /// Why the recording is out of the predictor's domain (`range`, `rate`, `windows`, joined by `+`); empty
-    /// when it is not, or when the distribution was given.
-    pub ood: String,
+    /// Why the recording is out of the predictor's domain (written `range`, `rate`, `windows`, joined by
+    /// `+`); empty when it is not, or when the distribution was given.
+    pub ood: Ood,
 }
 
 /// The outcome for one recording.
@@ -109,7 +109,7 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
                             prior: None,
                             label: Some(Label::Silent),
                             probabilities: Vec::new(),
-                            ood: String::new(),
+                            ood: Ood::default(),
                         },
                         Prediction::Spiking {
                             label, output, ood, ..
@@ -122,7 +122,7 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
                             }),
                             label: Some(label),
                             probabilities: output.p.iter().map(|&p| f64::from(p)).collect(),
-                            ood: ood.to_string(),
+                            ood,
                         },
                     })
                 })
@@ -135,7 +135,7 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
                     prior: *prior,
                     label: None,
                     probabilities: Vec::new(),
-                    ood: String::new(),
+                    ood: Ood::default(),
                 }),
                 None => Err(format!("no DIC distribution for ID {} in {source}", t.id)),
             })
@@ -172,7 +172,7 @@ pub fn run(
                     prior: None,
                     label: None,
                     probabilities: Vec::new(),
-                    ood: String::new(),
+                    ood: Ood::default(),
                 },
                 result: Err(e),
             },
@@ -312,7 +312,7 @@ pub fn write_summary(
                     fmt(r.acceptance()),
                     r.members.iter().filter(|m| m.verified).count(),
                     csv_field(&rejected.join("; ")),
-                    csv_field(&o.predicted.ood),
+                    csv_field(&o.predicted.ood.to_string()),
                     width.join(","),
                 )?;
             }
@@ -327,7 +327,7 @@ pub fn write_summary(
                     w,
                     "{id},,{},0,NaN,0,,{status},{},NaN,NaN,NaN,NaN",
                     cells.join(","),
-                    csv_field(&o.predicted.ood)
+                    csv_field(&o.predicted.ood.to_string())
                 )?;
             }
         }
