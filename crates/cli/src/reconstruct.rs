@@ -61,6 +61,10 @@ pub struct Args {
     /// Refinement rounds (re-centring the DIC distribution on verified candidates).
     #[arg(long, default_value_t = 2)]
     refine_rounds: usize,
+    /// Factor on the prediction's standard deviations for tonic recordings, so that the population spreads
+    /// along the models with the recording's rate (1 keeps the prediction as it is).
+    #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_TONIC_SPREAD)]
+    tonic_spread: f64,
     /// Shortest window simulated after the transient (ms); a longer recording's own span is used.
     #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_MIN_WINDOW_MS)]
     min_window: f64,
@@ -178,6 +182,12 @@ pub fn run(args: Args) -> Result<()> {
         args.min_window
     );
     settings.min_window = args.min_window;
+    anyhow::ensure!(
+        args.tonic_spread.is_finite() && args.tonic_spread >= 1.0,
+        "invalid --tonic-spread {}: expected a number of at least 1",
+        args.tonic_spread
+    );
+    settings.tonic_spread = args.tonic_spread;
     settings.sim.noise_sigma = args.noise;
     settings.sim.seed = args.seed;
     settings.tolerances = Tolerances {
@@ -224,6 +234,7 @@ pub fn run(args: Args) -> Result<()> {
             "max_candidates": settings.max_candidates,
             "verify": settings.verify,
             "refine_rounds": settings.refine_rounds,
+            "tonic_spread": settings.tonic_spread,
             "tolerances": {
                 "rate": settings.tolerances.rate,
                 "period": settings.tolerances.period,

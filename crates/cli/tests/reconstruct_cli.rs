@@ -217,6 +217,25 @@ fn malformed_input_fails_cleanly() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("is not an earlier reconstruction"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+
+    // A tonic spread below 1 would narrow the prediction: named, nothing written.
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &input,
+        "--prior",
+        &prior,
+        "--tonic-spread",
+        "0.5",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--tonic-spread 0.5"), "{err}");
+    assert!(!out.exists());
 }
 
 /// Without `--prior`, the built-in predictor gives each recording's DIC distribution: the README's main job

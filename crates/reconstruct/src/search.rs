@@ -69,6 +69,11 @@ pub fn verification_window(recording: &[f64], features: &Features, min_window: f
 /// Candidates simulated at most per verified model wanted, by default: N models get a budget of 30 N.
 pub const BUDGET_PER_MODEL: usize = 30;
 
+/// Default [`SearchSettings::tonic_spread`]: on trains spikepop did not simulate, it gives tonic populations
+/// about the g_s spread of the prediction itself and raises the share of cells inside their population's
+/// central 90% (docs/reconstruct.md).
+pub const DEFAULT_TONIC_SPREAD: f64 = 2.0;
+
 /// Settings of [`reconstruct`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchSettings {
@@ -88,6 +93,11 @@ pub struct SearchSettings {
     pub verify: bool,
     /// Smallest proposal standard deviation (DIC units), so a refined proposal keeps exploring.
     pub min_sd: f64,
+    /// Factor on both standard deviations of the prediction for tonic recordings (1 keeps the prediction).
+    /// A tonic train pins down mainly its rate, which many (g_s, g_u) share, and fewer of the models drawn
+    /// near the edges of the prediction fire at that rate, so without this the population piles up near the
+    /// prediction's centre and misses cells whose g_s lies in those edges (see [`DEFAULT_TONIC_SPREAD`]).
+    pub tonic_spread: f64,
 }
 
 impl SearchSettings {
@@ -103,6 +113,7 @@ impl SearchSettings {
             refine_rounds: 2,
             verify: true,
             min_sd: 0.25,
+            tonic_spread: DEFAULT_TONIC_SPREAD,
         }
     }
 }
@@ -231,9 +242,14 @@ pub fn reconstruct(
         return Ok(out);
     }
     let floor = |sd: f64| sd.max(settings.min_sd);
+    let spread = if out.features.label == Label::Tonic {
+        settings.tonic_spread
+    } else {
+        1.0
+    };
     let prior = Prior {
-        sd_g_s: floor(prior.sd_g_s),
-        sd_g_u: floor(prior.sd_g_u),
+        sd_g_s: floor(prior.sd_g_s) * spread,
+        sd_g_u: floor(prior.sd_g_u) * spread,
         ..prior
     };
     let stream = |round: usize| index * 64 + round.min(63);

@@ -197,3 +197,56 @@ fn without_verification_it_is_the_reference_behaviour() {
     assert_eq!(r.members.len(), 16);
     assert!(r.members.iter().all(|m| !m.verified && m.distance.is_nan()));
 }
+
+/// The population's g_s spread (5% to 95%) for `rec` with the given tonic spread.
+fn g_s_width(rec: &[f64], prior: Prior, tonic_spread: f64) -> (f64, Vec<Vec<f64>>) {
+    let mut settings = SearchSettings::for_model(&STG, 40);
+    settings.tonic_spread = tonic_spread;
+    let r = reconstruct(
+        &generator(5),
+        rec,
+        prior,
+        &settings,
+        0,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(r.members.len(), 40);
+    let [lo, hi, _, _] = r.width();
+    (hi - lo, r.members.iter().map(|m| m.g.clone()).collect())
+}
+
+#[test]
+fn a_tonic_population_spreads_along_its_rate_and_a_bursting_one_does_not_move() {
+    // A tonic train pins its rate, not g_s: with the default spread the population covers more of the
+    // prediction's g_s range than the prediction restricted to that rate does.
+    let tonic = record(&STG, &STG_SEED);
+    let prior = Prior {
+        g_s: 6.0,
+        sd_g_s: 4.0,
+        g_u: 5.0,
+        sd_g_u: 2.0,
+    };
+    let (narrow, _) = g_s_width(&tonic, prior, 1.0);
+    let (wide, _) = g_s_width(
+        &tonic,
+        prior,
+        spikepop_reconstruct::search::DEFAULT_TONIC_SPREAD,
+    );
+    assert!(
+        wide > 1.2 * narrow,
+        "g_s 90% width {wide} vs {narrow} without spread"
+    );
+    // Bursting recordings pin more than their rate: the setting leaves them alone, model for model.
+    let bursting = record(&STG, &STG_REFERENCE_ID0);
+    let prior = Prior {
+        g_s: -15.0,
+        sd_g_s: 1.0,
+        g_u: 2.0,
+        sd_g_u: 1.0,
+    };
+    assert_eq!(
+        g_s_width(&bursting, prior, 1.0).1,
+        g_s_width(&bursting, prior, 3.0).1
+    );
+}
