@@ -19,7 +19,7 @@ use crate::train::read_all;
                   noisy trains together). Recipe: docs/predictor.md, section 2."
 )]
 pub struct Args {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long)]
     model: String,
     /// Calibration data: a file, or a folder (every .csv/.parquet file in it). Repeat it (or separate with
@@ -44,7 +44,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
-    let mut w = Predictor::load(model.name, args.weights.as_deref())?.weights;
+    let mut w = Predictor::for_model(model, args.weights.as_deref())?.weights;
     let samples = read_all(&args.data)?;
     let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
     let sources = sources.join(",");

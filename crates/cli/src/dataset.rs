@@ -35,7 +35,7 @@ enum Sub {
 
 #[derive(clap::Args)]
 struct MakeArgs {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long, required = true)]
     model: Option<String>,
     /// Number of (g_s, g_u) targets, N, drawn by Latin hypercube over the training range.

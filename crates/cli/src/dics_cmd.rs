@@ -37,7 +37,7 @@ impl FromStr for Vth {
 /// Compute the threshold voltage and the DICs of every model of a population file.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long)]
     model: String,
     /// Population CSV: `ID`, optional `model`, one column per conductance (`g_Na`, ...).

@@ -19,7 +19,7 @@ use crate::train::{manifest_of, named_set, read_samples};
 /// accuracy, and the fraction of true values inside the predicted 1-sd and 2-sd intervals.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long)]
     model: String,
     /// Test data: a dataset file, or a folder (its test.* file, else every .csv/.parquet file in it).
@@ -136,7 +136,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let predictor = Predictor {
         copies: args.copies,
-        ..Predictor::load(model.name, args.weights.as_deref())?
+        ..Predictor::for_model(model, args.weights.as_deref())?
     };
     if let Some(dir) = &args.benchmark {
         return run_benchmark(&args, &predictor, dir);

@@ -12,7 +12,7 @@ use crate::output::{model_by_name, with_threads, write_atomic};
 /// Generate populations of models whose slow and ultraslow DICs reach given targets.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long)]
     model: String,
     /// Target slow DIC g_s (dimensionless, divided by g_leak).

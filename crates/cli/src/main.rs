@@ -8,6 +8,7 @@ mod features;
 mod generate;
 mod gui;
 mod input;
+mod model_cmd;
 mod output;
 mod population;
 mod predict;
@@ -52,6 +53,8 @@ enum Command {
     Reconstruct(reconstruct::Args),
     /// The graphical interface: a local web page from spike file to exported, verified population.
     Gui(gui::Args),
+    /// Model files: list the built-in models, print one (`model show stg`), check your own.
+    Model(model_cmd::Args),
 }
 
 fn main() {
@@ -69,6 +72,7 @@ fn main() {
         Command::Predict(args) => predict::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Gui(args) => gui::run(args),
+        Command::Model(args) => model_cmd::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -81,10 +81,9 @@ pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Sen
         .install(f))
 }
 
-/// The model named on the command line.
+/// The model given on the command line: a built-in name or a model file's path (`--model`).
 pub fn model_by_name(name: &str) -> Result<&'static spikepop_models::Model> {
-    spikepop_models::by_name(name)
-        .with_context(|| format!("unknown model `{name}`: expected one of stg, da"))
+    Ok(spikepop_models::registry::resolve(name)?)
 }
 
 /// Opens a CSV input (fields trimmed) and reads its header line; errors name the file and `what` it is.

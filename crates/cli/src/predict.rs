@@ -23,7 +23,7 @@ knows (`range`: a centre outside the training range; `rate`: a firing rate no mo
 fires at; `windows`: windows that disagree); such a train gets a wide prediction, not a confident one.\n\nExample:\n  spikepop predict --model stg --input examples/stg_set.csv -o dics.csv"
 )]
 pub struct Args {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long)]
     model: String,
     #[command(flatten)]
@@ -41,7 +41,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
-    let predictor = Predictor::load(model.name, args.weights.as_deref())?;
+    let predictor = Predictor::for_model(model, args.weights.as_deref())?;
     let rec = args.input.read()?;
     let trains: Vec<&[f64]> = rec.trains.iter().map(|t| t.times_ms.as_slice()).collect();
     let preds = with_threads(args.threads, || predictor.predict_many(&trains))?;

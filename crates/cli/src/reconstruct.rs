@@ -18,7 +18,7 @@ use crate::output::{cancel_flag, check_interrupted, model_by_name, progress, wit
 recording) and run.json (every setting, to repeat the run exactly). See docs/reconstruct.md."
 )]
 pub struct Args {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long)]
     model: String,
     #[command(flatten)]
@@ -158,7 +158,7 @@ pub fn run(args: Args) -> Result<()> {
             serde_json::json!({ "file": path.display().to_string() }),
         ),
         None => {
-            predictor = Predictor::load(model.name, args.weights.as_deref())?;
+            predictor = Predictor::for_model(model, args.weights.as_deref())?;
             let source = serde_json::json!({
                 "weights": args.weights.as_ref().map_or_else(
                     || format!("built-in {}", model.name),

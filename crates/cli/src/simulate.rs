@@ -15,7 +15,7 @@ use crate::population::read_population;
 /// Simulate every model of a population file and write its spike times.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Neuron model: stg or da.
+    /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
     #[arg(long)]
     model: String,
     /// Population CSV: `ID`, optional `model`, one column per conductance (`g_Na`, ...).

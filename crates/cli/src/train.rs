@@ -20,7 +20,7 @@ use crate::output::{cancel_flag, model_by_name, with_threads, write_atomic};
                   Recipe and architecture: docs/predictor.md"
 )]
 pub struct Args {
-    /// Neuron model the data were simulated with: stg or da.
+    /// Neuron model the data were simulated with: stg, da, or the path of a model file.
     #[arg(long)]
     model: String,
     /// Training data: a file, or a folder (train.* and val.*, or every .csv/.parquet file in it). Repeat it
@@ -339,6 +339,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut w = trained.weights;
     let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
     w.notes.insert("data".into(), sources.join(","));
+    w.notes.insert(
+        spikepop_predict::MODEL_SHA256_NOTE.into(),
+        spikepop_models::file::fingerprint(model),
+    );
     if let Some(steps) = noise_free_steps(&args.data) {
         w.set_sim_dts_ms(&steps);
     }

@@ -98,6 +98,10 @@ pub struct Manifest {
     pub spikepop: String,
     /// Model short name.
     pub model: String,
+    /// The model's file, in full, when it is not a built-in model (or differs from the built-in of its
+    /// name), so that `merge` and `split` know the model without the file it was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_file: Option<String>,
     /// The seed.
     pub seed: u64,
     /// Targets in the whole dataset (N).
@@ -140,6 +144,22 @@ pub struct Manifest {
 const STATE_FIELDS: [&str; 3] = ["complete", "summary", "split"];
 
 impl Manifest {
+    /// The model the rows were made with: its recorded file, or the built-in model of its name. `path` is
+    /// the manifest's, for errors.
+    pub fn resolve_model(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<&'static spikepop_models::Model, crate::Error> {
+        match &self.model_file {
+            Some(text) => spikepop_models::file::parse(text, &path.display().to_string())
+                .map(|m| &*Box::leak(Box::new(m)))
+                .map_err(|e| crate::Error::malformed(path, format!("model_file: {e}"))),
+            None => spikepop_models::by_name(&self.model).ok_or_else(|| {
+                crate::Error::malformed(path, format!("unknown model `{}`", self.model))
+            }),
+        }
+    }
+
     /// The manifest of shard `shard` of `spec`, not yet complete.
     pub fn new(spec: &Spec, shard: Shard, format: Format) -> Manifest {
         let r = shard.range(spec.targets);
@@ -147,6 +167,8 @@ impl Manifest {
             version: VERSION,
             spikepop: env!("CARGO_PKG_VERSION").to_string(),
             model: spec.model.name.to_string(),
+            model_file: (spikepop_models::by_name(spec.model.name) != Some(spec.model))
+                .then(|| spikepop_models::file::to_toml(spec.model, "")),
             seed: spec.seed,
             targets: spec.targets,
             per_target: spec.per_target,

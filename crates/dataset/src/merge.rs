@@ -109,12 +109,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Manifest> {
     merged.summary = None;
     prepare_output(out)?;
     let part = out.join(merged.part_file());
-    let model = spikepop_models::by_name(&merged.model).ok_or_else(|| {
-        Error::malformed(
-            &first_dir.join(MANIFEST),
-            format!("unknown model `{}`", merged.model),
-        )
-    })?;
+    let model = merged.resolve_model(&first_dir.join(MANIFEST))?;
     let layout = Layout::for_model(model);
     let mut sink = Sink::create(&part, merged.format, &layout, FINAL_GROUP_ROWS)?;
     let mut summ = Summarizer::new(merged.per_target, Some(0..merged.targets));
@@ -215,12 +210,7 @@ pub fn split(data: &Path, out: &Path, opts: SplitOptions) -> Result<Manifest> {
     let counts = [n - n_val - n_test, n_val, n_test];
 
     prepare_output(out)?;
-    let model = spikepop_models::by_name(&source.model).ok_or_else(|| {
-        Error::malformed(
-            &data.join(MANIFEST),
-            format!("unknown model `{}`", source.model),
-        )
-    })?;
+    let model = source.resolve_model(&data.join(MANIFEST))?;
     let layout = Layout::for_model(model);
     let file = |s: usize| format!("{}.{}", SETS[s], source.format.ext());
     let mut sinks: Vec<Option<Sink>> = Vec::new();

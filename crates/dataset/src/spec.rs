@@ -17,13 +17,11 @@ pub const DEFAULT_PER_TARGET: u32 = 16;
 /// Seeds a model may try before its target is declared infeasible (the generator's default).
 pub const MAX_ATTEMPTS: u32 = 1000;
 
-/// The reference's training range of the target DICs: `(g_s range, g_u range)`. STG g_s in [-20, 20],
-/// g_u in [0, 20]; DA g_s in [-10, 15], g_u in [0, 20] (spec `reference-system.md` section 12).
+/// The training range of the target DICs, `(g_s range, g_u range)`: the model's own ([`Model::training`];
+/// for the built-ins, the reference's: STG g_s in [-20, 20], DA g_s in [-10, 15], g_u in [0, 20], spec
+/// `reference-system.md` section 12).
 pub fn training_range(model: &Model) -> ([f64; 2], [f64; 2]) {
-    match model.name {
-        "da" => ([-10.0, 15.0], [0.0, 20.0]),
-        _ => ([-20.0, 20.0], [0.0, 20.0]),
-    }
+    (model.training.g_s, model.training.g_u)
 }
 
 /// Everything the rows of a dataset depend on. Two runs with equal specs write equal rows, whatever the

@@ -26,7 +26,7 @@ use spikepop_models::model::{DicTimescale, Gate, Gating, Model};
 use spikepop_models::vfn::{Real, VFn};
 
 /// The largest number of channels (leak included) a model may have.
-pub const MAX_CHANNELS: usize = 16;
+pub const MAX_CHANNELS: usize = spikepop_models::file::MAX_CHANNELS;
 
 /// The three DIC timescales.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -20,209 +20,14 @@ use crate::compensate::{ChannelSet, Problem, Solution, SolveMode};
 use crate::error::{Infeasible, SetupError, SolveError};
 use crate::kernel::{Dics, Kernel, MAX_CHANNELS};
 
-/// A seed conductance drawn uniformly (before scaling by `g_leak / leak_mean`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UniformDraw {
-    /// Channel name.
-    pub channel: &'static str,
-    /// Lower bound (mS/cm^2).
-    pub lo: f64,
-    /// Upper bound (equal to `lo` for a constant that still "consumes a draw" in the reference).
-    pub hi: f64,
-}
-
-/// When a pair rule applies, given the target (g_s*, g_u*).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum PairCondition {
-    /// `g_u* < x`.
-    GuBelow(f64),
-    /// `g_s* < x`.
-    GsBelow(f64),
-    /// Always (the last rule).
-    Always,
-}
-
-impl PairCondition {
-    /// Whether the condition holds for the target.
-    pub fn holds(&self, g_s: f64, g_u: f64) -> bool {
-        match *self {
-            PairCondition::GuBelow(x) => g_u < x,
-            PairCondition::GsBelow(x) => g_s < x,
-            PairCondition::Always => true,
-        }
-    }
-}
-
-/// The first rule whose condition holds gives the pair compensated for a target.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PairRule {
-    /// Condition on the target.
-    pub when: PairCondition,
-    /// The two channels solved for.
-    pub pair: [&'static str; 2],
-}
-
-/// The initial value of a channel solved for in the modulation step, `intercept + slope * g_s*`: the
-/// reference's placeholders, which only matter (through `Ca_inf`) for calcium carriers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Placeholder {
-    /// Channel name.
-    pub channel: &'static str,
-    /// Value at g_s* = 0.
-    pub intercept: f64,
-    /// Change per unit g_s*.
-    pub slope: f64,
-}
-
-/// How a model's populations are generated.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PopulationSettings {
-    /// Model short name.
-    pub model: &'static str,
-    /// Uniform seed draws, in the reference's draw order.
-    pub uniform: &'static [UniformDraw],
-    /// g_leak ~ Gamma with the mean and variance of `U[lo, hi]` ([`gamma_matching_uniform`]).
-    pub leak_range: (f64, f64),
-    /// The drawn conductances are scaled by `g_leak / leak_mean`.
-    pub leak_mean: f64,
-    /// Channels solved for in the seed (3).
-    pub seed_channels: &'static [&'static str],
-    /// Seed DIC targets (g_f, g_s, g_u).
-    pub seed_targets: [f64; 3],
-    /// The reference's pair choice, first match wins.
-    pub pair_rules: &'static [PairRule],
-    /// Initial values of calcium carriers in the modulation step.
-    pub placeholders: &'static [Placeholder],
-}
-
-impl PopulationSettings {
-    /// `(shape, scale)` of the g_leak Gamma distribution.
-    pub fn leak_gamma(&self) -> (f64, f64) {
-        gamma_matching_uniform(self.leak_range.0, self.leak_range.1)
-    }
-
-    /// The pair the reference chooses for a target.
-    pub fn pair_for(&self, g_s: f64, g_u: f64) -> [&'static str; 2] {
-        self.pair_rules
-            .iter()
-            .find(|r| r.when.holds(g_s, g_u))
-            .map(|r| r.pair)
-            .unwrap_or(self.pair_rules[self.pair_rules.len() - 1].pair)
-    }
-}
-
-/// The reference's `gamma_uniform_mean_std_matching(a, b)`: `k = 3(a+b)^2/(b-a)^2`, `theta =
-/// (b-a)^2/(6(a+b))`, the Gamma with the mean and variance of `U[a, b]`.
-pub fn gamma_matching_uniform(a: f64, b: f64) -> (f64, f64) {
-    (
-        3.0 * (a + b).powi(2) / (b - a).powi(2),
-        (b - a).powi(2) / (6.0 * (a + b)),
-    )
-}
-
-/// STG (spec 6.2): Kd U(70,140), CaT U(3,7), CaS U(6,22), KCa U(140,180), g_leak Gamma(27, 3.888e-4),
-/// Na, A, H solved for (-6.2, 4, 5); pairs g_u* < 0 -> CaS,A; g_s* < 0 -> CaS,H; else A,H.
-pub static STG_POPULATION: PopulationSettings = PopulationSettings {
-    model: "stg",
-    uniform: &[
-        UniformDraw {
-            channel: "Kd",
-            lo: 70.0,
-            hi: 140.0,
-        },
-        UniformDraw {
-            channel: "CaT",
-            lo: 3.0,
-            hi: 7.0,
-        },
-        UniformDraw {
-            channel: "CaS",
-            lo: 6.0,
-            hi: 22.0,
-        },
-        UniformDraw {
-            channel: "KCa",
-            lo: 140.0,
-            hi: 180.0,
-        },
-    ],
-    leak_range: (0.007, 0.014),
-    leak_mean: 0.0105,
-    seed_channels: &["Na", "A", "H"],
-    seed_targets: [-6.2, 4.0, 5.0],
-    pair_rules: &[
-        PairRule {
-            when: PairCondition::GuBelow(0.0),
-            pair: ["CaS", "A"],
-        },
-        PairRule {
-            when: PairCondition::GsBelow(0.0),
-            pair: ["CaS", "H"],
-        },
-        PairRule {
-            when: PairCondition::Always,
-            pair: ["A", "H"],
-        },
-    ],
-    placeholders: &[
-        Placeholder {
-            channel: "CaS",
-            intercept: 34.12021074772369,
-            slope: -2.3296612301271464,
-        },
-        Placeholder {
-            channel: "CaT",
-            intercept: 6.0,
-            slope: 0.0,
-        },
-    ],
+pub use spikepop_models::recipe::{
+    PairCondition, PairRule, Placeholder, PopulationSettings, UniformDraw, gamma_matching_uniform,
 };
 
-/// DA (spec 6.3): Kd U(6,10), CaL U(0.015,0.075), NMDA 0.012, g_leak Gamma(28.76, 4.468e-4), Na, CaN,
-/// ERG solved for (-12.95, 0.5, 5); pairs g_s* < 0 -> ERG,CaL; else ERG,Kd.
-pub static DA_POPULATION: PopulationSettings = PopulationSettings {
-    model: "da",
-    uniform: &[
-        UniformDraw {
-            channel: "Kd",
-            lo: 6.0,
-            hi: 10.0,
-        },
-        UniformDraw {
-            channel: "CaL",
-            lo: 0.015,
-            hi: 0.075,
-        },
-        UniformDraw {
-            channel: "NMDA",
-            lo: 0.012,
-            hi: 0.012,
-        },
-    ],
-    leak_range: (0.0087, 0.017),
-    leak_mean: 0.01285,
-    seed_channels: &["Na", "CaN", "ERG"],
-    seed_targets: [-12.95, 0.5, 5.0],
-    pair_rules: &[
-        PairRule {
-            when: PairCondition::GsBelow(0.0),
-            pair: ["ERG", "CaL"],
-        },
-        PairRule {
-            when: PairCondition::Always,
-            pair: ["ERG", "Kd"],
-        },
-    ],
-    placeholders: &[],
-};
-
-/// The population settings of a model by short name.
+/// The population settings of a model by short name (the registry's models; a model loaded from a file
+/// carries its own, [`Model::population`]).
 pub fn settings(model: &str) -> Option<&'static PopulationSettings> {
-    match model.to_ascii_lowercase().as_str() {
-        "stg" => Some(&STG_POPULATION),
-        "da" => Some(&DA_POPULATION),
-        _ => None,
-    }
+    spikepop_models::by_name(model).and_then(|m| m.population.as_ref())
 }
 
 /// A population target: the mean (g_s, g_u) and standard deviations (0 for a point target). With a
@@ -416,8 +221,10 @@ fn index(model: &Model, name: &str) -> Result<usize, SetupError> {
 impl Generator {
     /// A generator for `model` (which must have [`settings`]).
     pub fn new(model: &'static Model, opts: &GeneratorOptions) -> Result<Self, SetupError> {
-        let settings =
-            settings(model.name).ok_or_else(|| SetupError::NoSettings(model.name.to_string()))?;
+        let settings = model
+            .population
+            .as_ref()
+            .ok_or_else(|| SetupError::NoSettings(model.name.to_string()))?;
         let vth = opts.vth.unwrap_or(model.default_vth);
         if !vth.is_finite() {
             return Err(SetupError::BadVoltage(vth));
@@ -487,13 +294,8 @@ impl Generator {
     /// Checks the seed problem and a user pair at the nominal seed (range midpoints, mean leak): a pair
     /// that cannot move (g_s, g_u) is a request error, not 100% failed seeds.
     fn check_nominal(&self, vth: f64) -> Result<(), SetupError> {
-        let mut g = vec![0.0; self.model.n_channels()];
-        for (&(i, _, _), d) in self.uniform.iter().zip(self.settings.uniform) {
-            g[i] = 0.5 * (d.lo + d.hi);
-        }
-        g[self.leak] = self.settings.leak_mean;
-        self.seed_problem
-            .solve(&self.kernel, &mut g, &self.settings.seed_targets)
+        let mut g = self
+            .nominal_seed()
             .map_err(|reason| SetupError::BadSeedSettings {
                 model: self.model.name,
                 reason,
@@ -508,6 +310,19 @@ impl Generator {
                 })?;
         }
         Ok(())
+    }
+
+    /// The nominal seed: the drawn channels at their range midpoints, the mean leak, and the seed channels
+    /// solved for the seed DIC targets (a model's typical spiking cell, shown by `spikepop model check`).
+    pub fn nominal_seed(&self) -> Result<Vec<f64>, SolveError> {
+        let mut g = vec![0.0; self.model.n_channels()];
+        for (&(i, _, _), d) in self.uniform.iter().zip(self.settings.uniform) {
+            g[i] = 0.5 * (d.lo + d.hi);
+        }
+        g[self.leak] = self.settings.leak_mean;
+        self.seed_problem
+            .solve(&self.kernel, &mut g, &self.settings.seed_targets)?;
+        Ok(g)
     }
 
     /// The model.

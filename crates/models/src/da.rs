@@ -4,6 +4,7 @@
 //! conductances: `[g_Na, g_Kd, g_CaL, g_CaN, g_ERG, g_NMDA, g_leak]` (mS/cm^2).
 
 use crate::model::{Channel, DicTimescale, Gate, Gating, Model, TauRef};
+use crate::recipe::{PairCondition, PairRule, PopulationSettings, Training, UniformDraw};
 use crate::vfn::{Sig, VFn};
 
 const fn sig(a: f64, b: f64, c: f64, d: f64) -> VFn {
@@ -181,4 +182,46 @@ pub static DA: Model = Model {
     default_duration: 12000.0,
     default_transient: 3000.0,
     noise_dt: 0.05,
+    // DA (spec 6.3): Kd U(6,10), CaL U(0.015,0.075), NMDA 0.012, g_leak Gamma(28.76, 4.468e-4), Na, CaN,
+    // ERG solved for (-12.95, 0.5, 5); pairs g_s* < 0 -> ERG,CaL; else ERG,Kd.
+    population: Some(PopulationSettings {
+        model: "da",
+        uniform: &[
+            UniformDraw {
+                channel: "Kd",
+                lo: 6.0,
+                hi: 10.0,
+            },
+            UniformDraw {
+                channel: "CaL",
+                lo: 0.015,
+                hi: 0.075,
+            },
+            UniformDraw {
+                channel: "NMDA",
+                lo: 0.012,
+                hi: 0.012,
+            },
+        ],
+        leak_range: (0.0087, 0.017),
+        leak_mean: 0.01285,
+        seed_channels: &["Na", "CaN", "ERG"],
+        seed_targets: [-12.95, 0.5, 5.0],
+        pair_rules: &[
+            PairRule {
+                when: PairCondition::GsBelow(0.0),
+                pair: ["ERG", "CaL"],
+            },
+            PairRule {
+                when: PairCondition::Always,
+                pair: ["ERG", "Kd"],
+            },
+        ],
+        placeholders: &[],
+    }),
+    // The reference's training range (spec `reference-system.md` section 12).
+    training: Training {
+        g_s: [-10.0, 15.0],
+        g_u: [0.0, 20.0],
+    },
 };

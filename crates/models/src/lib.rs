@@ -9,8 +9,12 @@
 
 pub mod cells;
 pub mod da;
+pub mod expr;
+pub mod file;
 pub mod model;
 pub mod noise;
+pub mod recipe;
+pub mod registry;
 pub mod sim;
 pub mod stg;
 pub mod vfn;
@@ -19,14 +23,10 @@ pub use da::DA;
 pub use model::Model;
 pub use stg::STG;
 
-/// The models spikepop knows, by their short name.
+/// A built-in model by its short name (see [`registry`] for model files).
 pub fn by_name(name: &str) -> Option<&'static Model> {
-    match name.to_ascii_lowercase().as_str() {
-        "stg" => Some(&STG),
-        "da" => Some(&DA),
-        _ => None,
-    }
+    registry::built_in(name)
 }
 
-/// Every model spikepop knows.
-pub const ALL: [&Model; 2] = [&STG, &DA];
+/// Every built-in model.
+pub const ALL: [&Model; 2] = registry::ALL;

@@ -5,6 +5,7 @@
 //! ([`crate::sim`]) and the DIC sensitivities (crate `spikepop-dics`) are all computed from this one
 //! declaration, so adding a model means writing a channel table, not formulas.
 
+use crate::recipe::{PopulationSettings, Training};
 use crate::vfn::{Real, VFn};
 
 /// How a gate's open fraction evolves.
@@ -154,6 +155,10 @@ pub struct Model {
     pub default_transient: f64,
     /// Sampling step of the reference's noise grid (ms): current noise is drawn on this grid.
     pub noise_dt: f64,
+    /// How its populations are generated (spec `models.md` 6.2, 6.3); `None` when it has no recipe.
+    pub population: Option<PopulationSettings>,
+    /// The range of target DICs its training data and predictor cover.
+    pub training: Training,
 }
 
 /// Where one gate's state lives in the state vector.

@@ -4,6 +4,9 @@
 //! conductances: `[g_Na, g_Kd, g_CaT, g_CaS, g_KCa, g_A, g_H, g_leak]` (mS/cm^2).
 
 use crate::model::{Calcium, Channel, DicTimescale::OwnTau, Gate, Gating, Model, TauRef};
+use crate::recipe::{
+    PairCondition, PairRule, Placeholder, PopulationSettings, Training, UniformDraw,
+};
 use crate::vfn::{Sig, VFn};
 
 const fn sig(a: f64, b: f64, c: f64, d: f64) -> VFn {
@@ -172,4 +175,66 @@ pub static STG: Model = Model {
     default_duration: 6000.0,
     default_transient: 3000.0,
     noise_dt: 0.1,
+    // STG (spec 6.2): Kd U(70,140), CaT U(3,7), CaS U(6,22), KCa U(140,180), g_leak Gamma(27, 3.888e-4),
+    // Na, A, H solved for (-6.2, 4, 5); pairs g_u* < 0 -> CaS,A; g_s* < 0 -> CaS,H; else A,H.
+    population: Some(PopulationSettings {
+        model: "stg",
+        uniform: &[
+            UniformDraw {
+                channel: "Kd",
+                lo: 70.0,
+                hi: 140.0,
+            },
+            UniformDraw {
+                channel: "CaT",
+                lo: 3.0,
+                hi: 7.0,
+            },
+            UniformDraw {
+                channel: "CaS",
+                lo: 6.0,
+                hi: 22.0,
+            },
+            UniformDraw {
+                channel: "KCa",
+                lo: 140.0,
+                hi: 180.0,
+            },
+        ],
+        leak_range: (0.007, 0.014),
+        leak_mean: 0.0105,
+        seed_channels: &["Na", "A", "H"],
+        seed_targets: [-6.2, 4.0, 5.0],
+        pair_rules: &[
+            PairRule {
+                when: PairCondition::GuBelow(0.0),
+                pair: ["CaS", "A"],
+            },
+            PairRule {
+                when: PairCondition::GsBelow(0.0),
+                pair: ["CaS", "H"],
+            },
+            PairRule {
+                when: PairCondition::Always,
+                pair: ["A", "H"],
+            },
+        ],
+        placeholders: &[
+            Placeholder {
+                channel: "CaS",
+                intercept: 34.12021074772369,
+                slope: -2.3296612301271464,
+            },
+            Placeholder {
+                channel: "CaT",
+                intercept: 6.0,
+                slope: 0.0,
+            },
+        ],
+    }),
+    // The reference's training range (spec `reference-system.md` section 12).
+    training: Training {
+        g_s: [-20.0, 20.0],
+        g_u: [0.0, 20.0],
+    },
 };

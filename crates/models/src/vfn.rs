@@ -134,6 +134,8 @@ pub enum VFn {
         /// Beta exponential factor.
         k: f64,
     },
+    /// Any other expression of V, from a model file ([`crate::expr`]).
+    Expr(&'static crate::expr::Expr),
     /// The instantaneous NMDA magnesium block `1 / (1 + mg exp(-k V) / div)`.
     MgBlock {
         /// Extracellular magnesium (mM).
@@ -184,6 +186,7 @@ impl VFn {
                 (alpha + (v * k).exp_portable() * a).recip() + base
             }
             VFn::MgBlock { mg, k, div } => ((v * (-k)).exp_portable() * mg / div + 1.0).recip(),
+            VFn::Expr(e) => e.eval(v),
         }
     }
 

@@ -204,18 +204,14 @@ pub struct GenSpec {
 }
 
 impl GenSpec {
-    /// The reference's training ranges and simulation window for `model` (STG g_s [-20,20], DA [-10,15];
-    /// g_u [0,20]; 6 s / 12 s with a 3 s transient), no noise.
+    /// The model's training ranges and simulation window (for the built-ins, the reference's: STG g_s
+    /// [-20,20], DA [-10,15]; g_u [0,20]; 6 s / 12 s with a 3 s transient), no noise.
     pub fn reference(model: &Model, targets: usize, per_target: usize, seed: u64) -> GenSpec {
         GenSpec {
             targets,
             per_target,
-            gs_range: if model.name == "da" {
-                [-10.0, 15.0]
-            } else {
-                [-20.0, 20.0]
-            },
-            gu_range: [0.0, 20.0],
+            gs_range: model.training.g_s,
+            gu_range: model.training.g_u,
             seed,
             duration: model.default_duration,
             transient: model.default_transient,

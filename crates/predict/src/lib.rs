@@ -26,9 +26,14 @@ pub mod train;
 use std::path::Path;
 
 use rayon::prelude::*;
+use spikepop_models::Model;
 use spikepop_spikes::features::Label;
 
 pub use net::{Output, Weights, WeightsError};
+
+/// The weights' note holding the SHA-256 of the model they were trained for
+/// ([`spikepop_models::file::fingerprint`]).
+pub const MODEL_SHA256_NOTE: &str = "model_sha256";
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -157,6 +162,54 @@ impl Predictor {
             copies: DEFAULT_COPIES,
             window_ms,
         }
+    }
+
+    /// A predictor of these weights for `model` (its window is the model's default recording).
+    pub fn with_model(weights: Weights, model: &Model) -> Predictor {
+        Predictor {
+            window_ms: model.default_duration - model.default_transient,
+            ..Predictor::new(weights)
+        }
+    }
+
+    /// The predictor for `model`: `--weights FILE` if given, else the weights built into the binary. Either
+    /// way the weights must belong to the model: the same name, and, when the weights record it
+    /// ([`MODEL_SHA256_NOTE`]), the same model file content; the built-in weights serve only the built-in
+    /// models themselves, not an edited copy of their files.
+    pub fn for_model(model: &Model, weights: Option<&Path>) -> anyhow::Result<Predictor> {
+        let fingerprint = spikepop_models::file::fingerprint(model);
+        let weights = match weights {
+            Some(p) => {
+                let w = Predictor::from_file(p, Some(model.name))?.weights;
+                if let Some(h) = w.notes.get(MODEL_SHA256_NOTE)
+                    && *h != fingerprint
+                {
+                    anyhow::bail!(
+                        "{}: these weights were trained for another version of the `{}` model (model hash \
+                         {}, this model {}); train weights for this model with `spikepop train --model FILE`",
+                        p.display(),
+                        model.name,
+                        &h[..h.len().min(12)],
+                        &fingerprint[..12]
+                    );
+                }
+                w
+            }
+            None => {
+                let built_in = spikepop_models::registry::built_in(model.name);
+                if built_in.is_some_and(|b| spikepop_models::file::fingerprint(b) != fingerprint) {
+                    anyhow::bail!(
+                        "the `{}` model given differs from the built-in `{}`, so the built-in weights do \
+                         not apply: train weights for it (`spikepop dataset`/`spikepop train --model FILE`) and \
+                         give --weights FILE",
+                        model.name,
+                        model.name
+                    );
+                }
+                Predictor::embedded(model.name)?.weights
+            }
+        };
+        Ok(Predictor::with_model(weights, model))
     }
 
     /// The predictor shipped in the binary for `model`; an error if none was embedded.
