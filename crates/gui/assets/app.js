@@ -77,6 +77,33 @@ async function upload(files) {
   }
 }
 
+/** Sends the chosen model file and weights; the model joins the model list, selected. */
+async function uploadModel() {
+  const model = $("model-file").files[0];
+  const weights = $("weights-file").files[0];
+  showError($("model-error"), "");
+  if (!model || !weights) {
+    showError($("model-error"), "Choose a model file (.toml) and the weights trained for it (.safetensors).");
+    return;
+  }
+  const form = new FormData();
+  form.append("model", model, model.name);
+  form.append("weights", weights, weights.name);
+  try {
+    const m = await api("/api/model", { method: "POST", body: form });
+    let option = [...$("model").options].find((o) => o.value === m.value);
+    if (!option) {
+      option = document.createElement("option");
+      option.value = m.value;
+      $("model").appendChild(option);
+    }
+    option.textContent = m.label;
+    $("model").value = m.value;
+  } catch (e) {
+    showError($("model-error"), `${model.name} could not be used. ${e.message}`);
+  }
+}
+
 /** The files of a drop: one file, several files, or the phy files of a dropped folder. */
 async function droppedFiles(dataTransfer) {
   const entries = [...dataTransfer.items]
@@ -452,6 +479,7 @@ function setup() {
     }
   };
   $("run").onclick = startRun;
+  $("model-upload").onclick = uploadModel;
   $("cancel").onclick = cancelRun;
   $("prev").onclick = () => loadPage(ui.page - 1);
   $("next").onclick = () => loadPage(ui.page + 1);

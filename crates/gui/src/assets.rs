@@ -10,9 +10,38 @@ use crate::error::ApiError;
 #[folder = "assets/"]
 struct Assets;
 
-/// The page itself.
+/// The page itself, its model list filled from the registry of built-in models.
 pub async fn index() -> Response {
-    serve("index.html")
+    let Some(file) = Assets::get("index.html") else {
+        return ApiError::missing("No such file: index.html").into_response();
+    };
+    let options: String = spikepop_models::registry::BUILT_IN
+        .iter()
+        .filter_map(|(name, _)| spikepop_models::registry::built_in(name))
+        .map(|m| {
+            format!(
+                "<option value=\"{}\">{} ({})</option>",
+                m.name,
+                m.name.to_uppercase(),
+                html_escape(m.title)
+            )
+        })
+        .collect();
+    let page = String::from_utf8_lossy(&file.data).replace("<!-- built-in models -->", &options);
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A script, style sheet or image of the page.

@@ -11,12 +11,12 @@ use spikepop_predict::Predictor;
 use spikepop_reconstruct::{PipelineError, Priors, SearchSettings, Tolerances, pipeline};
 
 use crate::error::ApiError;
-use crate::state::{AppState, Results, RunStatus};
+use crate::state::{AppState, Results, RunStatus, UPLOADED};
 
 /// The settings form of the page. Empty advanced fields (`null`) keep the command line's defaults.
 #[derive(Debug, Deserialize)]
 pub struct RunRequest {
-    /// `stg` or `da`.
+    /// A built-in model's name (`stg`, `da`), or `uploaded` for the model file the user uploaded.
     pub model: String,
     /// Verified models wanted per recording.
     pub n: usize,
@@ -45,12 +45,26 @@ pub struct RunRequest {
 }
 
 impl RunRequest {
-    /// The model, the search settings and the seed, exactly as `spikepop reconstruct` builds them from the
-    /// same values; an error names the setting at fault.
+    /// The built-in model, the search settings and the seed, exactly as `spikepop reconstruct` builds them
+    /// from the same values; an error names the setting at fault.
     pub fn settings(&self) -> Result<(&'static Model, SearchSettings, u64), ApiError> {
-        let model = spikepop_models::by_name(&self.model).ok_or_else(|| {
-            ApiError::bad(format!("Unknown model `{}`: choose STG or DA.", self.model))
+        let model = spikepop_models::registry::built_in(&self.model).ok_or_else(|| {
+            let names: Vec<&str> = spikepop_models::registry::BUILT_IN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
+            ApiError::bad(format!(
+                "Unknown model `{}`: choose one of {}, or upload a model file.",
+                self.model,
+                names.join(", ")
+            ))
         })?;
+        let (s, seed) = self.settings_for(model)?;
+        Ok((model, s, seed))
+    }
+
+    /// The search settings and the seed for `model`.
+    pub fn settings_for(&self, model: &'static Model) -> Result<(SearchSettings, u64), ApiError> {
         if self.n == 0 {
             return Err(ApiError::bad(
                 "Population size: at least one model per recording.",
@@ -103,7 +117,7 @@ impl RunRequest {
         s.sim
             .validate()
             .map_err(|e| ApiError::bad(format!("Simulation settings: {e}.")))?;
-        Ok((model, s, seed))
+        Ok((s, seed))
     }
 }
 
@@ -120,14 +134,25 @@ fn tolerance(what: &str, value: Option<f64>, default: f64) -> Result<f64, ApiErr
 /// Starts a run on the loaded file; returns the number of recordings. Refused while another run is going
 /// on, without a loaded file, or when the model has no trained predictor in this build.
 pub fn start(app: &Arc<AppState>, req: &RunRequest) -> Result<usize, ApiError> {
-    let (model, settings, seed) = req.settings()?;
-    let predictor = Predictor::embedded(model.name).map_err(|e| {
-        ApiError::bad(format!(
-            "The {} model has no trained DIC predictor in this build of spikepop, so its populations \
-             cannot be reconstructed here yet ({e}).",
-            model.name.to_uppercase()
-        ))
-    })?;
+    let (model, settings, seed, predictor) = if req.model == UPLOADED {
+        let up = app
+            .session()
+            .uploaded
+            .clone()
+            .ok_or_else(|| ApiError::bad("Upload a model file and its weights first."))?;
+        let (settings, seed) = req.settings_for(up.model)?;
+        (up.model, settings, seed, up.predictor)
+    } else {
+        let (model, settings, seed) = req.settings()?;
+        let predictor = Predictor::embedded(model.name).map_err(|e| {
+            ApiError::bad(format!(
+                "The {} model has no trained DIC predictor in this build of spikepop, so its populations \
+                 cannot be reconstructed here yet ({e}).",
+                model.name.to_uppercase()
+            ))
+        })?;
+        (model, settings, seed, Arc::new(predictor))
+    };
     let data = {
         let mut session = app.session();
         if session.running {

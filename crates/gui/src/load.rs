@@ -7,6 +7,7 @@ use std::error::Error as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
@@ -248,6 +249,61 @@ pub fn preview(data: &Loaded) -> Value {
 /// `None` (JSON null) for NaN and infinities, which JSON cannot hold.
 pub fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
+}
+
+/// Reads an uploaded model (multipart: `model`, the model file; `weights`, its trained weights) into the
+/// model and its predictor; errors name the file and what is wrong.
+pub async fn read_model_upload(
+    mut form: Multipart,
+    max_bytes: usize,
+) -> Result<crate::state::Uploaded, ApiError> {
+    let mut model: Option<(String, String)> = None;
+    let mut weights: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| upload_error(e, max_bytes))?
+    {
+        let part = field.name().unwrap_or_default().to_string();
+        let file = safe_file_name(field.file_name().unwrap_or_default());
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| upload_error(e, max_bytes))?;
+        match part.as_str() {
+            "model" => {
+                let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                    ApiError::bad(format!("{file}: a model file is UTF-8 text (TOML)."))
+                })?;
+                model = Some((file, text));
+            }
+            "weights" => weights = Some((file, bytes.to_vec())),
+            other => return Err(ApiError::bad(format!("Unexpected upload field `{other}`."))),
+        }
+    }
+    let (file, text) = model.ok_or_else(|| ApiError::bad("Choose a model file (.toml)."))?;
+    let parsed =
+        spikepop_models::file::parse(&text, &file).map_err(|e| ApiError::bad(e.to_string()))?;
+    let model: &'static spikepop_models::Model = Box::leak(Box::new(parsed));
+    if model.population.is_none() {
+        return Err(ApiError::bad(format!(
+            "{file}: the model has no [population] section, so its populations cannot be generated."
+        )));
+    }
+    let (wfile, bytes) = weights.ok_or_else(|| {
+        ApiError::bad(format!(
+            "Choose the weights trained for {file} (spikepop train --model {file} ...)."
+        ))
+    })?;
+    let w = spikepop_predict::Weights::from_bytes(&bytes)
+        .map_err(|e| ApiError::bad(format!("{wfile}: {e}")))?;
+    let predictor = spikepop_predict::Predictor::with_weights_for(w, model, &wfile)
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    Ok(crate::state::Uploaded {
+        model,
+        predictor: Arc::new(predictor),
+        file,
+    })
 }
 
 #[cfg(test)]

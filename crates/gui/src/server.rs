@@ -3,6 +3,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /`, `GET /assets/{file}` | the page |
+//! | `POST /api/model` | a model file and its weights (multipart: `model`, `weights`) -> offered as `uploaded` |
 //! | `POST /api/load` | a spike file (multipart: `file`, `format`, `unit`, `rate`, `only_good`) -> its preview |
 //! | `GET /api/state` | the loaded file's preview and the run's status (a reloaded page restores itself) |
 //! | `POST /api/run`, `POST /api/cancel` | start (JSON settings) or cancel the reconstruction |
@@ -59,6 +60,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/", get(assets::index))
         .route("/assets/{file}", get(assets::file))
         .route("/api/load", post(load_file))
+        .route("/api/model", post(load_model))
         .route("/api/state", get(state))
         .route("/api/run", post(run))
         .route("/api/cancel", post(cancel))
@@ -118,6 +120,25 @@ async fn load_file(
     }
     app.status.send_replace(RunStatus::Idle);
     Ok(Json(preview))
+}
+
+async fn load_model(
+    State(app): Shared,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let uploaded = load::read_model_upload(form?, app.max_upload_bytes).await?;
+    let reply = json!({
+        "value": crate::state::UPLOADED,
+        "label": format!("{} ({}, from {})", uploaded.model.name, uploaded.model.title, uploaded.file),
+    });
+    let mut session = app.session();
+    if session.running {
+        return Err(ApiError::busy(
+            "A reconstruction is running: cancel it or wait for it before changing the model.",
+        ));
+    }
+    session.uploaded = Some(uploaded);
+    Ok(Json(reply))
 }
 
 async fn state(State(app): Shared) -> Json<Value> {
@@ -647,6 +668,89 @@ mod tests {
         let (status, body) = send(&app, get("/assets/nothing.js")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(error_of(&body).contains("nothing.js"));
+    }
+
+    fn model_upload(model: Option<(&str, &str)>, weights: Option<&[u8]>) -> Request<Body> {
+        let mut body: Vec<u8> = Vec::new();
+        if let Some((name, text)) = model {
+            body.extend_from_slice(
+                format!(
+                    "--XyZ\r\nContent-Disposition: form-data; name=\"model\"; filename=\"{name}\"\r\n\r\n{text}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some(w) = weights {
+            body.extend_from_slice(
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"weights\"; filename=\"w.safetensors\"\r\n\r\n",
+            );
+            body.extend_from_slice(w);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        Request::post("/api/model")
+            .header(header::HOST, "127.0.0.1")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_model_list_is_the_registry_and_a_model_file_can_be_uploaded() {
+        let app = AppState::new(1 << 22);
+        let (_, page) = send(&app, get("/")).await;
+        for (name, _) in spikepop_models::registry::BUILT_IN {
+            assert!(
+                page.contains(&format!("<option value=\"{name}\">")),
+                "{name}"
+            );
+        }
+        let stg = spikepop_models::registry::built_in_file("stg").unwrap();
+        let Some(weights) = spikepop_predict::embedded_bytes("stg") else {
+            return; // a build without weights: nothing to upload
+        };
+        // A model file without weights, a broken file, and weights of another model are refused.
+        let (status, body) = send(&app, model_upload(Some(("mine.toml", stg)), None)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            error_of(&body).contains("weights trained for mine.toml"),
+            "{body}"
+        );
+        let broken = stg.replacen("power = 3", "power = \"three\"", 1);
+        let (_, body) = send(
+            &app,
+            model_upload(Some(("broken.toml", &broken)), Some(weights)),
+        )
+        .await;
+        assert!(error_of(&body).starts_with("broken.toml, line "), "{body}");
+        let edited = stg.replacen("reversal = -80.0", "reversal = -75.0", 1);
+        let (status, body) = send(
+            &app,
+            model_upload(Some(("edited.toml", &edited)), Some(weights)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            error_of(&body).contains("another version of the `stg` model"),
+            "{body}"
+        );
+        assert!(app.session().uploaded.is_none());
+        // The built-in file with the built-in weights: offered as `uploaded`, and a run uses it.
+        let (status, body) = send(&app, model_upload(Some(("stg.toml", stg)), Some(weights))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let reply: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(reply["value"], "uploaded");
+        assert!(reply["label"].as_str().unwrap().contains("from stg.toml"));
+        assert_eq!(
+            send(&app, upload("stg_set.csv", STG_SET)).await.0,
+            StatusCode::OK
+        );
+        let (status, body) = send(
+            &app,
+            run_request(r#"{"model":"uploaded","n":2,"verify":false,"seed":"1"}"#),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
 
     #[tokio::test]

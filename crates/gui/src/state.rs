@@ -76,6 +76,29 @@ pub enum RunStatus {
     },
 }
 
+/// A model the user uploaded (its file and its weights), offered as [`UPLOADED`] in the model list.
+#[derive(Clone)]
+pub struct Uploaded {
+    /// The model read from the file.
+    pub model: &'static Model,
+    /// Its predictor (weights checked against the model).
+    pub predictor: Arc<spikepop_predict::Predictor>,
+    /// The model file's name, for the page.
+    pub file: String,
+}
+
+impl std::fmt::Debug for Uploaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploaded")
+            .field("model", &self.model.name)
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+/// The model-list value of the uploaded model.
+pub const UPLOADED: &str = "uploaded";
+
 /// The loaded data and the results, behind one lock.
 #[derive(Debug, Default)]
 pub struct Session {
@@ -85,6 +108,8 @@ pub struct Session {
     pub results: Option<Arc<Results>>,
     /// Whether a run is in progress.
     pub running: bool,
+    /// The model the user uploaded, if any.
+    pub uploaded: Option<Uploaded>,
 }
 
 /// Shared by every request handler.

@@ -39,13 +39,13 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 
-/// The weights embedded in the binary for `model` (`stg` or `da`), if they were present at build time.
+/// The weights embedded in the binary for the model named `model` (every `weights/<model>.safetensors`
+/// present at build time), if any.
 pub fn embedded_bytes(model: &str) -> Option<&'static [u8]> {
-    match model {
-        "stg" => embedded::STG,
-        "da" => embedded::DA,
-        _ => None,
-    }
+    embedded::ALL
+        .iter()
+        .find(|(name, _)| *name == model)
+        .map(|(_, bytes)| *bytes)
 }
 
 /// Why a prediction is out of the predictor's domain (empty: in it). Such a train gets a wide prediction (at
@@ -177,27 +177,17 @@ impl Predictor {
     /// ([`MODEL_SHA256_NOTE`]), the same model file content; the built-in weights serve only the built-in
     /// models themselves, not an edited copy of their files.
     pub fn for_model(model: &Model, weights: Option<&Path>) -> anyhow::Result<Predictor> {
-        let fingerprint = spikepop_models::file::fingerprint(model);
         let weights = match weights {
             Some(p) => {
                 let w = Predictor::from_file(p, Some(model.name))?.weights;
-                if let Some(h) = w.notes.get(MODEL_SHA256_NOTE)
-                    && *h != fingerprint
-                {
-                    anyhow::bail!(
-                        "{}: these weights were trained for another version of the `{}` model (model hash \
-                         {}, this model {}); train weights for this model with `spikepop train --model FILE`",
-                        p.display(),
-                        model.name,
-                        &h[..h.len().min(12)],
-                        &fingerprint[..12]
-                    );
-                }
-                w
+                return Predictor::with_weights_for(w, model, &p.display().to_string());
             }
             None => {
                 let built_in = spikepop_models::registry::built_in(model.name);
-                if built_in.is_some_and(|b| spikepop_models::file::fingerprint(b) != fingerprint) {
+                if built_in.is_some_and(|b| {
+                    spikepop_models::file::fingerprint(b)
+                        != spikepop_models::file::fingerprint(model)
+                }) {
                     anyhow::bail!(
                         "the `{}` model given differs from the built-in `{}`, so the built-in weights do \
                          not apply: train weights for it (`spikepop dataset`/`spikepop train --model FILE`) and \
@@ -209,6 +199,41 @@ impl Predictor {
                 Predictor::embedded(model.name)?.weights
             }
         };
+        Ok(Predictor::with_model(weights, model))
+    }
+
+    /// A predictor of `weights` for `model`, checking that they belong to it: the same name and the same
+    /// model content (the hash the weights record, [`MODEL_SHA256_NOTE`]; weights from before the note are the
+    /// built-in model's of their name). `source` names the weights in errors.
+    pub fn with_weights_for(
+        weights: Weights,
+        model: &Model,
+        source: &str,
+    ) -> anyhow::Result<Predictor> {
+        if weights.model != model.name {
+            anyhow::bail!(
+                "{source}: these weights were trained for the {} model, not {}",
+                weights.model,
+                model.name
+            );
+        }
+        let fingerprint = spikepop_models::file::fingerprint(model);
+        // Weights without the note were trained before it existed, for the built-in model of their name.
+        let trained_for = weights.notes.get(MODEL_SHA256_NOTE).cloned().or_else(|| {
+            spikepop_models::registry::built_in(&weights.model)
+                .map(spikepop_models::file::fingerprint)
+        });
+        if let Some(h) = trained_for
+            && h != fingerprint
+        {
+            anyhow::bail!(
+                "{source}: these weights were trained for another version of the `{}` model (model hash \
+                 {}, this model {}); train weights for this model with `spikepop train --model FILE`",
+                model.name,
+                &h[..h.len().min(12)],
+                &fingerprint[..12]
+            );
+        }
         Ok(Predictor::with_model(weights, model))
     }
 
