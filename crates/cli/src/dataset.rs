@@ -10,7 +10,6 @@ use spikepop_dataset::{
     Format, Hooks, Manifest, Outcome, Plan, RunOptions, Shard, Spec, SplitOptions, Summary,
     parse_range,
 };
-use spikepop_models::sim::DEFAULT_DT;
 use spikepop_spikes::features::Label;
 
 use crate::output::{cancel_flag, model_by_name, progress, with_threads};
@@ -67,8 +66,9 @@ struct MakeArgs {
     #[arg(long, default_value_t = 3000.0, allow_negative_numbers = true)]
     transient: f64,
     /// Integration step (ms).
-    #[arg(long, default_value_t = DEFAULT_DT, allow_negative_numbers = true)]
-    dt: f64,
+    /// [default: the model's step, 0.05 for STG and DA]
+    #[arg(long, allow_negative_numbers = true)]
+    dt: Option<f64>,
     /// Target g_s range A,B (default STG -20,20; DA -10,15).
     #[arg(long, allow_hyphen_values = true)]
     gs_range: Option<String>,
@@ -135,7 +135,7 @@ fn make(a: MakeArgs) -> Result<()> {
     spec.targets = targets;
     spec.per_target = a.per_target;
     spec.noise = a.noise;
-    spec.dt = a.dt;
+    spec.dt = a.dt.unwrap_or(model.default_dt);
     spec.transient = a.transient;
     if let Some(d) = a.duration {
         spec.duration = d;

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use spikepop_models::sim::DEFAULT_DT;
 use spikepop_predict::Predictor;
 use spikepop_reconstruct::{Outcome, Prior, Priors, SearchSettings, Tolerances, pipeline};
 
@@ -73,8 +72,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0.0)]
     noise: f64,
     /// Integration step of the verification simulations (ms).
-    #[arg(long, default_value_t = DEFAULT_DT)]
-    dt: f64,
+    /// [default: the model's step, 0.05 for STG and DA]
+    #[arg(long)]
+    dt: Option<f64>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -175,7 +175,7 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or(spikepop_reconstruct::search::BUDGET_PER_MODEL * args.n);
     settings.verify = !args.no_verify;
     settings.refine_rounds = args.refine_rounds;
-    settings.sim.dt = args.dt;
+    settings.sim.dt = args.dt.unwrap_or(model.default_dt);
     anyhow::ensure!(
         args.min_window.is_finite() && args.min_window > 0.0,
         "invalid --min-window {}: expected a positive number of ms",

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use spikepop_models::sim::{DEFAULT_DT, Settings, simulate_batch};
+use spikepop_models::sim::{Settings, simulate_batch};
 use spikepop_spikes::format_train;
 
 use crate::output::{
@@ -31,8 +31,9 @@ pub struct Args {
     #[arg(long, default_value_t = 3000.0, allow_negative_numbers = true)]
     transient: f64,
     /// Integration step (ms). See docs/simulator.md for the accuracy of each step.
-    #[arg(long, default_value_t = DEFAULT_DT, allow_negative_numbers = true)]
-    dt: f64,
+    /// [default: the model's step, 0.05 for STG and DA]
+    #[arg(long, allow_negative_numbers = true)]
+    dt: Option<f64>,
     /// Standard deviation of the injected current noise before its 1 kHz low-pass (uA/cm^2).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     noise: f64,
@@ -53,7 +54,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let settings = Settings {
-        dt: args.dt,
+        dt: args.dt.unwrap_or(model.default_dt),
         duration: args.duration.unwrap_or(model.default_duration),
         transient: args.transient,
         noise_sigma: args.noise,

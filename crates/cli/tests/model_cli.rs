@@ -181,3 +181,79 @@ fn bad_model_files_are_named_with_their_line() {
         "{err}"
     );
 }
+
+/// The third model, a file only (`examples/models/ca1_golomb2006.toml`: the CA1 pyramidal cell of Golomb,
+/// Yue and Yaari 2006 in zero extracellular calcium): its nominal cell bursts as the paper's Fig. 6Da and the
+/// authors' XPP file do, every 191.1 ms with 6 spikes per burst (191.10 ms is an independent LSODA run of
+/// the authors' equations; their figure shows bursts at about 32, 228 and 420 ms). Populations reach their
+/// target DICs.
+#[test]
+fn a_published_model_from_a_file_bursts_as_its_paper_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca1 = example("models/ca1_golomb2006.toml");
+    let pop = dir.path().join("nominal.csv");
+    std::fs::write(
+        &pop,
+        "ID,g_Na,g_NaP,g_Kdr,g_A,g_M,g_leak\nnominal,35,0.3,6,1.4,1.0,0.05\n",
+    )
+    .unwrap();
+    let spikes = dir.path().join("spikes.csv");
+    ok(&[
+        "simulate",
+        "--model",
+        &ca1,
+        "--input",
+        s(&pop),
+        "-o",
+        s(&spikes),
+    ]);
+    let features = dir.path().join("features.csv");
+    ok(&["features", "--input", s(&spikes), "-o", s(&features)]);
+    let text = std::fs::read_to_string(&features).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let get = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(get("label"), "bursting");
+    let period: f64 = get("inter_burst_period_ms").parse().unwrap();
+    assert!((period - 191.1).abs() < 0.02 * 191.1, "period {period} ms");
+    let per_burst: f64 = get("spikes_per_burst").parse().unwrap();
+    assert!(
+        (per_burst - 6.0).abs() < 0.5,
+        "{per_burst} spikes per burst"
+    );
+
+    let population = dir.path().join("population.csv");
+    ok(&[
+        "generate",
+        "--model",
+        &ca1,
+        "--gs",
+        "-0.5",
+        "--gu",
+        "1.5",
+        "-n",
+        "4",
+        "--seed",
+        "2",
+        "-o",
+        s(&population),
+    ]);
+    let dics = dir.path().join("dics.csv");
+    ok(&[
+        "dics",
+        "--model",
+        &ca1,
+        "--input",
+        s(&population),
+        "-o",
+        s(&dics),
+    ]);
+    for row in std::fs::read_to_string(&dics).unwrap().lines().skip(1) {
+        let f: Vec<f64> = row.split(',').skip(3).map(|x| x.parse().unwrap()).collect();
+        assert!(
+            (f[1] + 0.5).abs() < 1e-6 && (f[2] - 1.5).abs() < 1e-6,
+            "{row}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use spikepop_models::Model;
-use spikepop_models::sim::{DEFAULT_DT, Settings};
+use spikepop_models::sim::Settings;
 
 use crate::error::{Error, Result};
 
@@ -63,7 +63,7 @@ impl Spec {
             gs_range,
             gu_range,
             noise: 0.0,
-            dt: DEFAULT_DT,
+            dt: model.default_dt,
             duration: model.default_duration,
             transient: model.default_transient,
         }

@@ -182,6 +182,9 @@ pub static DA: Model = Model {
     default_duration: 12000.0,
     default_transient: 3000.0,
     noise_dt: 0.05,
+    default_dt: crate::sim::DEFAULT_DT,
+    spike_threshold: crate::sim::SPIKE_THRESHOLD_MV,
+    spike_reset: crate::sim::SPIKE_RESET_MV,
     // DA (spec 6.3): Kd U(6,10), CaL U(0.015,0.075), NMDA 0.012, g_leak Gamma(28.76, 4.468e-4), Na, CaN,
     // ERG solved for (-12.95, 0.5, 5); pairs g_s* < 0 -> ERG,CaL; else ERG,Kd.
     population: Some(PopulationSettings {

@@ -62,6 +62,24 @@ struct FileSimulation {
     duration: f64,
     transient: f64,
     noise_dt: f64,
+    #[serde(default = "default_dt")]
+    dt: f64,
+    #[serde(default = "default_threshold")]
+    spike_threshold: f64,
+    #[serde(default = "default_reset")]
+    spike_reset: f64,
+}
+
+fn default_threshold() -> f64 {
+    crate::sim::SPIKE_THRESHOLD_MV
+}
+
+fn default_reset() -> f64 {
+    crate::sim::SPIKE_RESET_MV
+}
+
+fn default_dt() -> f64 {
+    crate::sim::DEFAULT_DT
 }
 
 #[derive(Deserialize)]
@@ -276,6 +294,24 @@ impl Reader<'_> {
                 format!(
                     "duration {} and transient {}: expected 0 <= transient < duration (ms)",
                     s.duration, s.transient
+                ),
+            ));
+        }
+        if !(s.dt > 0.0 && s.dt <= 1.0) {
+            return Err(top(
+                "simulation.dt",
+                format!("{}: expected a step in (0, 1] ms", s.dt),
+            ));
+        }
+        if !(s.spike_reset < s.spike_threshold
+            && s.spike_threshold.is_finite()
+            && s.spike_reset.is_finite())
+        {
+            return Err(top(
+                "simulation.spike_reset",
+                format!(
+                    "{} with spike_threshold {}: expected a reset below the threshold (mV)",
+                    s.spike_reset, s.spike_threshold
                 ),
             ));
         }
@@ -675,6 +711,9 @@ impl Reader<'_> {
             default_duration: m.simulation.duration,
             default_transient: m.simulation.transient,
             noise_dt: m.simulation.noise_dt,
+            default_dt: m.simulation.dt,
+            spike_threshold: m.simulation.spike_threshold,
+            spike_reset: m.simulation.spike_reset,
             population,
             training: Training {
                 g_s: t.g_s,
@@ -709,6 +748,15 @@ pub fn to_toml(model: &Model, source: &str) -> String {
     let _ = writeln!(o, "duration = {}", n(model.default_duration));
     let _ = writeln!(o, "transient = {}", n(model.default_transient));
     let _ = writeln!(o, "noise_dt = {}", n(model.noise_dt));
+    if model.default_dt != crate::sim::DEFAULT_DT {
+        let _ = writeln!(o, "dt = {}", n(model.default_dt));
+    }
+    if (model.spike_threshold, model.spike_reset)
+        != (crate::sim::SPIKE_THRESHOLD_MV, crate::sim::SPIKE_RESET_MV)
+    {
+        let _ = writeln!(o, "spike_threshold = {}", n(model.spike_threshold));
+        let _ = writeln!(o, "spike_reset = {}", n(model.spike_reset));
+    }
     let _ = writeln!(o, "\n[dics]");
     let _ = writeln!(o, "vth = {}", n(model.default_vth));
     for (name, t) in ["fast", "slow", "ultraslow"].iter().zip(model.timescales) {
@@ -895,6 +943,47 @@ mod tests {
         }
         // Written back and read again: the same model.
         assert_eq!(parse(&to_toml(&m, ""), "again").unwrap(), m);
+    }
+
+    #[test]
+    fn a_model_may_set_its_step_and_its_spike_rule() {
+        let text = edit(
+            "noise_dt = 0.1\n",
+            "noise_dt = 0.1\ndt = 0.01\nspike_threshold = -20.0\nspike_reset = -40.0\n",
+        );
+        let m = parse(&text, "rule.toml").unwrap();
+        assert_eq!(
+            (m.default_dt, m.spike_threshold, m.spike_reset),
+            (0.01, -20.0, -40.0)
+        );
+        assert_eq!(parse(&to_toml(&m, ""), "again").unwrap(), m);
+        // The same cell, the same spikes, each found earlier on its upstroke.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let settings = crate::sim::Settings {
+            dt: 0.01,
+            ..crate::sim::Settings::for_model(&crate::STG)
+        };
+        let run = |model: &Model| {
+            crate::sim::Compiled::new(model, 0.01)
+                .run(&crate::cells::STG_SEED, &settings, None, &stop)
+                .spikes
+        };
+        let (ours, reference) = (run(&m), run(&crate::STG));
+        assert!(!reference.is_empty());
+        assert_eq!(ours.len(), reference.len());
+        assert!(
+            ours.iter()
+                .zip(&reference)
+                .all(|(a, b)| a < b && b - a < 1.0)
+        );
+        let e = error(&edit(
+            "noise_dt = 0.1\n",
+            "noise_dt = 0.1\nspike_reset = 20.0\n",
+        ));
+        assert!(
+            e.field == "simulation.spike_reset" && e.message.contains("below the threshold"),
+            "{e}"
+        );
     }
 
     #[test]

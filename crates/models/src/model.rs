@@ -155,6 +155,12 @@ pub struct Model {
     pub default_transient: f64,
     /// Sampling step of the reference's noise grid (ms): current noise is drawn on this grid.
     pub noise_dt: f64,
+    /// Default integration step (ms): [`crate::sim::DEFAULT_DT`] unless the model needs a finer one.
+    pub default_dt: f64,
+    /// A spike is an upward crossing of this voltage (mV; the reference's +10) ...
+    pub spike_threshold: f64,
+    /// ... confirmed by a later fall below this one (mV; the reference's 0).
+    pub spike_reset: f64,
     /// How its populations are generated (spec `models.md` 6.2, 6.3); `None` when it has no recipe.
     pub population: Option<PopulationSettings>,
     /// The range of target DICs its training data and predictor cover.

@@ -39,6 +39,10 @@ const MAX_GATES: usize = 3;
 /// vectors per value, i.e. two independent chains of dependent operations per step for the processor to
 /// overlap (8 lanes cost about 15% less per model than 4, 16 no less than 8).
 pub const LANES: usize = 8;
+/// The reference's spike rule: an upward crossing of +10 mV ...
+pub const SPIKE_THRESHOLD_MV: f64 = 10.0;
+/// ... confirmed by a fall below 0 mV (models may set their own, [`Model::spike_threshold`]).
+pub const SPIKE_RESET_MV: f64 = 0.0;
 /// Half-width of the window around a time-constant pole that the simulator bridges linearly (mV).
 pub const POLE_GUARD_MV: f64 = 0.01;
 /// Default integration step (ms), chosen by measurement against the reference (docs/simulator.md).
@@ -70,7 +74,7 @@ impl Settings {
     /// The model's reference defaults: its duration and transient, [`DEFAULT_DT`], no noise, no trace.
     pub fn for_model(model: &Model) -> Self {
         Self {
-            dt: DEFAULT_DT,
+            dt: model.default_dt,
             duration: model.default_duration,
             transient: model.default_transient,
             noise_sigma: 0.0,
@@ -728,6 +732,7 @@ fn run_lanes_impl<
     // Lanes that need the per-lane bookkeeping every step: all of them once one has stopped or while
     // tracing (rare cases); otherwise only at a +10 or 0 mV crossing.
     let mut slow = settings.trace_every.is_some();
+    let (up, down) = (c.model.spike_threshold, c.model.spike_reset);
 
     // Slices of the model's (in a shaped kernel: constant) sizes.
     let (gc, gv, gp, inact) = (
@@ -849,11 +854,12 @@ fn run_lanes_impl<
                 v[l] + i_ext[l] * h
             }
         });
-        // Nothing to record unless a lane crosses +10 or 0 mV or stops (bitwise `|`: no branches).
+        // Nothing to record unless a lane crosses the spike threshold or reset or stops (bitwise `|`: no
+        // branches).
         let mut event = slow;
         for l in 0..L {
-            event |= (v[l] <= 10.0) & (v_new[l] > 10.0)
-                | (v[l] >= 0.0) & (v_new[l] < 0.0)
+            event |= (v[l] <= up) & (v_new[l] > up)
+                | (v[l] >= down) & (v_new[l] < down)
                 | !v_new[l].is_finite();
         }
         if !event {
@@ -875,13 +881,14 @@ fn run_lanes_impl<
                 slow = true;
                 continue;
             }
-            // Spikes: upward +10 mV crossings after the transient, confirmed by a fall below 0 mV.
-            if v_old <= 10.0 && v_new > 10.0 {
-                let tc = t + h * (10.0 - v_old) / (v_new - v_old);
+            // Spikes: upward crossings of the threshold (+10 mV) after the transient, confirmed by a fall below
+            // the reset (0 mV).
+            if v_old <= up && v_new > up {
+                let tc = t + h * (up - v_old) / (v_new - v_old);
                 if tc >= transient {
                     pending[l].push(tc);
                 }
-            } else if v_old >= 0.0 && v_new < 0.0 && !pending[l].is_empty() {
+            } else if v_old >= down && v_new < down && !pending[l].is_empty() {
                 o.spikes.append(&mut pending[l]);
             }
             if let Some(tr) = o.trace.as_mut() {

@@ -175,6 +175,9 @@ pub static STG: Model = Model {
     default_duration: 6000.0,
     default_transient: 3000.0,
     noise_dt: 0.1,
+    default_dt: crate::sim::DEFAULT_DT,
+    spike_threshold: crate::sim::SPIKE_THRESHOLD_MV,
+    spike_reset: crate::sim::SPIKE_RESET_MV,
     // STG (spec 6.2): Kd U(70,140), CaT U(3,7), CaS U(6,22), KCa U(140,180), g_leak Gamma(27, 3.888e-4),
     // Na, A, H solved for (-6.2, 4, 5); pairs g_u* < 0 -> CaS,A; g_s* < 0 -> CaS,H; else A,H.
     population: Some(PopulationSettings {
