@@ -64,7 +64,7 @@ pub enum Func {
 }
 
 /// The standard forms: name, parameters after `V`, and the formula (for the docs and `model show`).
-pub const STANDARD_FORMS: [(&str, &[&str], &str); 6] = [
+pub const STANDARD_FORMS: [(&str, &[&str], &str); 7] = [
     (
         "gsig",
         &["a", "b", "c", "d"],
@@ -90,6 +90,11 @@ pub const STANDARD_FORMS: [(&str, &[&str], &str); 6] = [
         "mg_block",
         &["mg", "k", "div"],
         "1 / (1 + mg * exp(-k * V) / div)",
+    ),
+    (
+        "linoid",
+        &["a", "v0", "k"],
+        "a * (V - v0) / (1 - exp(-(V - v0) / k)), a * k at V = v0",
     ),
 ];
 
@@ -126,6 +131,11 @@ fn form(name: &str, p: &[f64]) -> VFn {
             k: p[1],
             div: p[2],
         },
+        "linoid" => VFn::Linoid {
+            a: p[0],
+            v0: p[1],
+            k: p[2],
+        },
         _ => unreachable!("checked against STANDARD_FORMS"),
     }
 }
@@ -147,7 +157,7 @@ pub enum ExprError {
     /// A call of an unknown function.
     #[error(
         "unknown function `{0}`: expected exp, log, sqrt, tanh or a standard form (gsig, exp_rate, \
-         inv_exp_sum, inv_rate_sum, inv_linoid_exp, mg_block)"
+         inv_exp_sum, inv_rate_sum, inv_linoid_exp, mg_block, linoid)"
     )]
     UnknownFunction(String),
     /// A call with the wrong arguments.
@@ -422,6 +432,7 @@ impl std::fmt::Display for VFn {
                 k,
             } => call(f, "inv_linoid_exp", &[base, p, q, r, s, a, k]),
             VFn::MgBlock { mg, k, div } => call(f, "mg_block", &[mg, k, div]),
+            VFn::Linoid { a, v0, k } => call(f, "linoid", &[a, v0, k]),
             VFn::Expr(e) => write!(f, "{e}"),
         }
     }
@@ -497,5 +508,36 @@ mod tests {
         assert!(e.contains("cannot read `1 + * 2`"), "{e}");
         assert!(err("(V + 1").contains("cannot read"));
         assert!(err("").contains("cannot read"));
+    }
+}
+
+#[cfg(test)]
+mod linoid_tests {
+    use super::*;
+
+    #[test]
+    fn the_linoid_is_smooth_through_its_removable_singularity() {
+        // Hodgkin and Huxley's alpha_n (1952, in the modern sign convention): 0.01 (V + 55) / (1 - exp(-(V + 55) / 10)).
+        let f = Expr::parse("linoid(V, 0.01, -55, 10)").unwrap().into_vfn();
+        let closed = |v: f64| 0.01 * (v + 55.0) / (1.0 - (-(v + 55.0) / 10.0).exp());
+        assert!((f.at(-55.0) - 0.1).abs() < 1e-15);
+        for v in [-100.0, -70.0, -55.01, -54.999, -30.0, 40.0] {
+            assert!((f.at(v) - closed(v)).abs() < 1e-12 * closed(v), "{v}");
+        }
+        // Exact derivative on both sides and at the singularity (d/dV = a / 2 there).
+        let (_, d0) = f.eval_d(-55.0);
+        assert!((d0 - 0.005).abs() < 1e-15, "{d0}");
+        for v in [-55.0 - 1e-3, -55.0 + 1e-3] {
+            let (_, d) = f.eval_d(v);
+            let h = 1e-6;
+            let fd = (closed(v + h) - closed(v - h)) / (2.0 * h);
+            assert!((d - fd).abs() < 1e-7, "{v}: {d} {fd}");
+        }
+        // The classic form typed out is 0/0 at -55 mV; the model-file check refuses it there.
+        let typed = Expr::parse("0.01 * (V + 55) / (1 - exp(-(V + 55) / 10))")
+            .unwrap()
+            .into_vfn();
+        assert!(typed.at(-55.0).is_nan());
+        assert_eq!(Expr::parse(&f.to_string()).unwrap().into_vfn(), f);
     }
 }

@@ -134,6 +134,16 @@ pub enum VFn {
         /// Beta exponential factor.
         k: f64,
     },
+    /// `a (V - v0) / (1 - exp(-(V - v0) / k))`: the "linoid" rate of Hodgkin-Huxley and Traub-style models,
+    /// with its removable singularity at `V = v0` (value `a k`) evaluated through its series there.
+    Linoid {
+        /// Rate factor (1/(ms mV)).
+        a: f64,
+        /// Voltage of the removable singularity (mV).
+        v0: f64,
+        /// Slope (mV).
+        k: f64,
+    },
     /// Any other expression of V, from a model file ([`crate::expr`]).
     Expr(&'static crate::expr::Expr),
     /// The instantaneous NMDA magnesium block `1 / (1 + mg exp(-k V) / div)`.
@@ -186,6 +196,15 @@ impl VFn {
                 (alpha + (v * k).exp_portable() * a).recip() + base
             }
             VFn::MgBlock { mg, k, div } => ((v * (-k)).exp_portable() * mg / div + 1.0).recip(),
+            VFn::Linoid { a, v0, k } => {
+                let x = (v - v0) / k;
+                if x.re().abs() < 1e-4 {
+                    // x / (1 - e^-x) = 1 + x/2 + x^2/12 - x^4/720 + ...: exact to rounding for |x| < 1e-4.
+                    (x * 0.5 + x * x * (1.0 / 12.0) + 1.0) * (a * k)
+                } else {
+                    (v - v0) * a / ((-x).exp_portable() * (-1.0) + 1.0)
+                }
+            }
             VFn::Expr(e) => e.eval(v),
         }
     }
