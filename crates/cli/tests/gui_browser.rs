@@ -432,3 +432,95 @@ async fn a_malformed_file_is_explained_in_the_page() {
     );
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_brings_a_model_file_and_its_weights() {
+    let (_driver, driver_url) = start_chromedriver();
+    let (_gui, url) = start_gui(&[]);
+    let c = browser(&driver_url).await;
+    c.goto(&url).await.expect("the page opens");
+    // The model list is the registry's.
+    let options: Vec<String> = {
+        let mut v = Vec::new();
+        for o in c.find_all(Locator::Css("#model option")).await.unwrap() {
+            v.push(o.prop("value").await.unwrap().unwrap_or_default());
+        }
+        v
+    };
+    assert_eq!(options, ["stg", "da"]);
+    let choose = |id: &'static str, path: std::path::PathBuf| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Id(id))
+                .await
+                .expect(id)
+                .send_keys(&path.canonicalize().unwrap().display().to_string())
+                .await
+                .expect("choose the file");
+        }
+    };
+    // Weights of another model: refused in the page, with the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let stg = dir.path().join("my_stg.toml");
+    std::fs::write(
+        &stg,
+        spikepop_models::registry::built_in_file("stg").unwrap(),
+    )
+    .unwrap();
+    choose("model-file", stg).await;
+    choose(
+        "weights-file",
+        repo_file("examples/models/ca1_golomb2006.safetensors"),
+    )
+    .await;
+    c.find(Locator::Id("model-upload"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#model-error", Duration::from_secs(30), |t| {
+        t.contains("my_stg.toml could not be used")
+            && t.contains("trained for the ca1 model, not stg")
+    })
+    .await;
+    // The model file that goes with them: offered and selected.
+    choose(
+        "model-file",
+        repo_file("examples/models/ca1_golomb2006.toml"),
+    )
+    .await;
+    c.find(Locator::Id("model-upload"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        "the uploaded model selected",
+        Duration::from_secs(30),
+        || async {
+            let value = c
+                .find(Locator::Id("model"))
+                .await
+                .ok()?
+                .prop("value")
+                .await
+                .ok()??;
+            (value == "uploaded").then_some(())
+        },
+    )
+    .await;
+    let label = wait_text(
+        &c,
+        "#model option[value=uploaded]",
+        Duration::from_secs(5),
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(
+        label.starts_with("ca1 (") && label.contains("from ca1_golomb2006.toml"),
+        "{label}"
+    );
+    c.close().await.unwrap();
+}
