@@ -59,12 +59,12 @@ struct MakeArgs {
     /// Injected current noise: sigma before the 1 kHz low-pass (uA/cm^2).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     noise: f64,
-    /// Simulated time (ms); default STG 6000, DA 12000.
+    /// Simulated time (ms); default: the model's (STG 6000, DA 12000).
     #[arg(long, allow_negative_numbers = true)]
     duration: Option<f64>,
-    /// Initial time dropped from the spike trains (ms).
-    #[arg(long, default_value_t = 3000.0, allow_negative_numbers = true)]
-    transient: f64,
+    /// Initial time dropped from the spike trains (ms); default: the model's (3000 for STG and DA).
+    #[arg(long, allow_negative_numbers = true)]
+    transient: Option<f64>,
     /// Integration step (ms).
     /// [default: the model's step, 0.05 for STG and DA]
     #[arg(long, allow_negative_numbers = true)]
@@ -136,7 +136,7 @@ fn make(a: MakeArgs) -> Result<()> {
     spec.per_target = a.per_target;
     spec.noise = a.noise;
     spec.dt = a.dt.unwrap_or(model.default_dt);
-    spec.transient = a.transient;
+    spec.transient = a.transient.unwrap_or(model.default_transient);
     if let Some(d) = a.duration {
         spec.duration = d;
     }

@@ -24,12 +24,12 @@ pub struct Args {
     /// Output CSV: `ID,[model,]n_spikes,spiking_times` with spike times in absolute ms.
     #[arg(short, long)]
     output: PathBuf,
-    /// Simulated time (ms); default STG 6000, DA 12000.
+    /// Simulated time (ms); default: the model's (STG 6000, DA 12000).
     #[arg(long, allow_negative_numbers = true)]
     duration: Option<f64>,
-    /// Initial time dropped from the output (ms).
-    #[arg(long, default_value_t = 3000.0, allow_negative_numbers = true)]
-    transient: f64,
+    /// Initial time dropped from the output (ms); default: the model's (3000 for STG and DA).
+    #[arg(long, allow_negative_numbers = true)]
+    transient: Option<f64>,
     /// Integration step (ms). See docs/simulator.md for the accuracy of each step.
     /// [default: the model's step, 0.05 for STG and DA]
     #[arg(long, allow_negative_numbers = true)]
@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
     let settings = Settings {
         dt: args.dt.unwrap_or(model.default_dt),
         duration: args.duration.unwrap_or(model.default_duration),
-        transient: args.transient,
+        transient: args.transient.unwrap_or(model.default_transient),
         noise_sigma: args.noise,
         seed: args.seed,
         trace_every: args.traces.as_ref().map(|_| args.trace_every),
