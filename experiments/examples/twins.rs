@@ -103,7 +103,8 @@ fn main() -> anyhow::Result<()> {
         "irregular" => Label::Irregular,
         other => anyhow::bail!("--label {other}: expected one of {LABELS:?}"),
     };
-    let predictor = Predictor::load(&model, weights.as_deref())?;
+    let predictor =
+        Predictor::for_model(spikepop_models::registry::resolve(&model)?, weights.as_deref())?;
 
     let pool = of_label(&read(&pool)?, label);
     let test_samples = read(&test)?;

@@ -35,6 +35,44 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Generates 3 models of `model` at (g_s, g_u) and checks with `spikepop dics` that they reach it.
+fn populations_reach(dir: &Path, model: &str, g_s: f64, g_u: f64, seed: &str) {
+    let population = dir.join("population.csv");
+    let (gs, gu) = (g_s.to_string(), g_u.to_string());
+    ok(&[
+        "generate",
+        "--model",
+        model,
+        "--gs",
+        &gs,
+        "--gu",
+        &gu,
+        "-n",
+        "3",
+        "--seed",
+        seed,
+        "-o",
+        s(&population),
+    ]);
+    let dics = dir.join("dics.csv");
+    ok(&[
+        "dics",
+        "--model",
+        model,
+        "--input",
+        s(&population),
+        "-o",
+        s(&dics),
+    ]);
+    for row in std::fs::read_to_string(&dics).unwrap().lines().skip(1) {
+        let f: Vec<f64> = row.split(',').skip(3).map(|x| x.parse().unwrap()).collect();
+        assert!(
+            (f[1] - g_s).abs() < 1e-6 && (f[2] - g_u).abs() < 1e-6,
+            "{row}"
+        );
+    }
+}
+
 #[test]
 fn an_edited_built_in_file_is_a_model_every_command_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,39 +127,7 @@ fn an_edited_built_in_file_is_a_model_every_command_runs() {
     );
 
     // DICs and populations of the edited model; the built-in weights do not serve it.
-    let population = dir.path().join("gen.csv");
-    ok(&[
-        "generate",
-        "--model",
-        s(&edited),
-        "--gs",
-        "2",
-        "--gu",
-        "5",
-        "-n",
-        "3",
-        "--seed",
-        "1",
-        "-o",
-        s(&population),
-    ]);
-    let dics = dir.path().join("dics.csv");
-    ok(&[
-        "dics",
-        "--model",
-        s(&edited),
-        "--input",
-        s(&population),
-        "-o",
-        s(&dics),
-    ]);
-    for row in std::fs::read_to_string(&dics).unwrap().lines().skip(1) {
-        let f: Vec<f64> = row.split(',').skip(3).map(|x| x.parse().unwrap()).collect();
-        assert!(
-            (f[1] - 2.0).abs() < 1e-6 && (f[2] - 5.0).abs() < 1e-6,
-            "{row}"
-        );
-    }
+    populations_reach(dir.path(), s(&edited), 2.0, 5.0, "1");
     let err = fails(&[
         "predict",
         "--model",
@@ -223,37 +229,5 @@ fn a_published_model_from_a_file_bursts_as_its_paper_reports() {
         "{per_burst} spikes per burst"
     );
 
-    let population = dir.path().join("population.csv");
-    ok(&[
-        "generate",
-        "--model",
-        &ca1,
-        "--gs",
-        "-0.5",
-        "--gu",
-        "1.5",
-        "-n",
-        "4",
-        "--seed",
-        "2",
-        "-o",
-        s(&population),
-    ]);
-    let dics = dir.path().join("dics.csv");
-    ok(&[
-        "dics",
-        "--model",
-        &ca1,
-        "--input",
-        s(&population),
-        "-o",
-        s(&dics),
-    ]);
-    for row in std::fs::read_to_string(&dics).unwrap().lines().skip(1) {
-        let f: Vec<f64> = row.split(',').skip(3).map(|x| x.parse().unwrap()).collect();
-        assert!(
-            (f[1] + 0.5).abs() < 1e-6 && (f[2] - 1.5).abs() < 1e-6,
-            "{row}"
-        );
-    }
+    populations_reach(dir.path(), &ca1, -0.5, 1.5, "2");
 }

@@ -282,9 +282,8 @@ pub async fn read_model_upload(
         }
     }
     let (file, text) = model.ok_or_else(|| ApiError::bad("Choose a model file (.toml)."))?;
-    let parsed =
+    let model =
         spikepop_models::file::parse(&text, &file).map_err(|e| ApiError::bad(e.to_string()))?;
-    let model: &'static spikepop_models::Model = Box::leak(Box::new(parsed));
     if model.population.is_none() {
         return Err(ApiError::bad(format!(
             "{file}: the model has no [population] section, so its populations cannot be generated."
@@ -297,10 +296,11 @@ pub async fn read_model_upload(
     })?;
     let w = spikepop_predict::Weights::from_bytes(&bytes)
         .map_err(|e| ApiError::bad(format!("{wfile}: {e}")))?;
-    let predictor = spikepop_predict::Predictor::with_weights_for(w, model, &wfile)
+    let predictor = spikepop_predict::Predictor::with_weights_for(w, &model, &wfile)
         .map_err(|e| ApiError::bad(e.to_string()))?;
+    // Accepted: the model now lives as long as the server, like a model file read by the command line.
     Ok(crate::state::Uploaded {
-        model,
+        model: Box::leak(Box::new(model)),
         predictor: Arc::new(predictor),
         file,
     })

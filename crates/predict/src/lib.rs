@@ -179,7 +179,7 @@ impl Predictor {
     pub fn for_model(model: &Model, weights: Option<&Path>) -> anyhow::Result<Predictor> {
         let weights = match weights {
             Some(p) => {
-                let w = Predictor::from_file(p, Some(model.name))?.weights;
+                let w = Predictor::from_file(p, None)?.weights;
                 return Predictor::with_weights_for(w, model, &p.display().to_string());
             }
             None => {
@@ -266,14 +266,6 @@ impl Predictor {
             );
         }
         Ok(Predictor::new(weights))
-    }
-
-    /// `--weights FILE` if given, else the embedded weights of `model`.
-    pub fn load(model: &str, weights: Option<&Path>) -> anyhow::Result<Predictor> {
-        match weights {
-            Some(p) => Predictor::from_file(p, Some(model)),
-            None => Predictor::embedded(model),
-        }
     }
 
     /// Predicts one train (sorted spike times in ms).
