@@ -64,6 +64,11 @@ pub struct Args {
     /// along the models with the recording's rate (1 keeps the prediction as it is).
     #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_TONIC_SPREAD)]
     tonic_spread: f64,
+    /// For tonic recordings, models tried per DIC target drawn from the prediction before the target is
+    /// given up, so that the population covers the DICs where only some models fire at the recorded rate
+    /// (1: every candidate is a fresh draw from the refined proposal, as for bursting recordings).
+    #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_TONIC_TRIES)]
+    tonic_tries: usize,
     /// Shortest window simulated after the transient (ms); a longer recording's own span is used.
     #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_MIN_WINDOW_MS)]
     min_window: f64,
@@ -188,6 +193,11 @@ pub fn run(args: Args) -> Result<()> {
         args.tonic_spread
     );
     settings.tonic_spread = args.tonic_spread;
+    anyhow::ensure!(
+        args.tonic_tries >= 1,
+        "invalid --tonic-tries 0: expected at least 1"
+    );
+    settings.tonic_tries = args.tonic_tries;
     settings.sim.noise_sigma = args.noise;
     settings.sim.seed = args.seed;
     settings.tolerances = Tolerances {
@@ -235,6 +245,7 @@ pub fn run(args: Args) -> Result<()> {
             "verify": settings.verify,
             "refine_rounds": settings.refine_rounds,
             "tonic_spread": settings.tonic_spread,
+            "tonic_tries": settings.tonic_tries,
             "tolerances": {
                 "rate": settings.tolerances.rate,
                 "period": settings.tolerances.period,

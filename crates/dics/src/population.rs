@@ -462,6 +462,34 @@ impl Generator {
         Outcome::Exhausted { stats }
     }
 
+    /// One model per `(k, target)` of `draws`, in parallel, each from the random stream that member `k` of
+    /// [`Generator::generate_target`] with the same `target_index` uses (so the same stream and target give
+    /// the same model). A draw whose every attempt failed gives why, as [`Infeasible`] for its own target.
+    pub fn generate_streams(
+        &self,
+        target_index: usize,
+        draws: &[(usize, TargetSpec)],
+    ) -> Vec<Result<(Vec<f64>, Dics), Infeasible>> {
+        let nc = self.model.n_channels();
+        draws
+            .par_iter()
+            .map(|&(k, target)| match self.member(target_index, k, &target) {
+                Outcome::Found { g, dics, .. } => Ok((g[..nc].to_vec(), dics)),
+                Outcome::Exhausted { stats } => Err(Infeasible {
+                    g_s: target.g_s,
+                    g_u: target.g_u,
+                    sd_g_s: target.sd_g_s,
+                    sd_g_u: target.sd_g_u,
+                    attempts: stats.attempts,
+                    negative: stats.negative,
+                    numerical: stats.numerical,
+                    model: k,
+                    max_attempts: self.max_attempts,
+                }),
+            })
+            .collect()
+    }
+
     /// Generates exactly `n` models for one target; `target_index` selects the random streams.
     pub fn generate_target(
         &self,

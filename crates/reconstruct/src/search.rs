@@ -74,6 +74,11 @@ pub const BUDGET_PER_MODEL: usize = 30;
 /// central 90% (docs/reconstruct.md).
 pub const DEFAULT_TONIC_SPREAD: f64 = 2.0;
 
+/// Default [`SearchSettings::tonic_tries`]: on trains spikepop did not simulate, it puts the true DICs of
+/// tonic cells inside their population's central 90% in 80-85% of STG recordings (70% with 1), at about
+/// 2.5 times the candidates (docs/reconstruct.md).
+pub const DEFAULT_TONIC_TRIES: usize = 8;
+
 /// Settings of [`reconstruct`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchSettings {
@@ -98,6 +103,12 @@ pub struct SearchSettings {
     /// near the edges of the prediction fire at that rate, so without this the population piles up near the
     /// prediction's centre and misses cells whose g_s lies in those edges (see [`DEFAULT_TONIC_SPREAD`]).
     pub tonic_spread: f64,
+    /// For tonic recordings, models tried per DIC target drawn from the prediction before the target is
+    /// given up (each with fresh conductances compensated to the same DICs); 1 draws every candidate from
+    /// the refined proposal, as for bursting recordings. At a DIC where only some of the models fire at the
+    /// recorded rate, the first try often fails; without retries the population thins out there, which is
+    /// most of the set of DICs that share a tonic cell's rate (see [`DEFAULT_TONIC_TRIES`]).
+    pub tonic_tries: usize,
 }
 
 impl SearchSettings {
@@ -114,6 +125,7 @@ impl SearchSettings {
             verify: true,
             min_sd: 0.25,
             tonic_spread: DEFAULT_TONIC_SPREAD,
+            tonic_tries: DEFAULT_TONIC_TRIES,
         }
     }
 }
@@ -276,71 +288,60 @@ pub fn reconstruct(
         sim.transient + verification_window(recording, &out.features, settings.min_window);
     sim.trace_every = None;
     sim.validate()?;
-    // One coefficient table for every round of this recording.
-    let compiled = Compiled::new(model, sim.dt);
-    let mut proposal = prior;
-    let mut all: Vec<Member> = Vec::new();
-    let mut verified: Vec<usize> = Vec::new();
-    let mut round = 0;
-    while verified.len() < settings.n && out.candidates_tried < settings.max_candidates {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(SearchError::Interrupted);
-        }
-        let missing = settings.n - verified.len();
-        let batch = (2 * missing)
-            .max(16)
-            .min(settings.max_candidates - out.candidates_tried);
-        let pop = generator.generate_target(stream(round), &proposal.target(), batch)?;
-        let g: Vec<Vec<f64>> = pop.iter().map(|(g, _)| g.to_vec()).collect();
-        // With current noise, each round of each recording draws fresh noise (seeded, so reproducible).
-        let sim = Settings {
-            seed: stream_seed(settings.sim.seed, stream(round) as u64),
-            ..sim.clone()
-        };
-        let sims = compiled.simulate_batch(&g, &sim, cancel, || {})?;
-        if cancel.load(Ordering::Relaxed) {
-            return Err(SearchError::Interrupted);
-        }
-        let first_new = all.len();
-        for ((g, dics), o) in g.into_iter().zip(pop.iter().map(|(_, d)| d)).zip(sims) {
-            let v = verify(&out.features, recording, &o.spikes, &settings.tolerances);
-            let ok = v.verified && o.finite;
-            if ok {
-                verified.push(all.len());
-            } else {
-                let why = if o.finite {
-                    v.failed
-                } else {
-                    Some("not finite")
-                };
-                *out.rejected.entry(why.unwrap_or("label")).or_default() += 1;
+    let mut run = Run {
+        // One coefficient table for every round of this recording.
+        compiled: Compiled::new(model, sim.dt),
+        sim,
+        base_seed: settings.sim.seed,
+        recording,
+        tolerances: &settings.tolerances,
+        cancel,
+        all: Vec::new(),
+        verified: Vec::new(),
+    };
+    if out.features.label == Label::Tonic && settings.tonic_tries > 1 {
+        per_target(generator, &mut run, &mut out, prior, settings, index)?;
+    } else {
+        let mut proposal = prior;
+        let mut round = 0;
+        while run.verified.len() < settings.n && out.candidates_tried < settings.max_candidates {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(SearchError::Interrupted);
             }
-            all.push(Member {
-                g,
-                dics,
-                distance: v.distance,
-                verified: ok,
-                proposal_log_pdf: proposal.log_pdf(dics.g_s, dics.g_u),
-            });
+            let missing = settings.n - run.verified.len();
+            let batch = (2 * missing)
+                .max(16)
+                .min(settings.max_candidates - out.candidates_tried);
+            let pop = generator.generate_target(stream(round), &proposal.target(), batch)?;
+            let first_new = run.all.len();
+            let log_pdf = |d: &Dics| proposal.log_pdf(d.g_s, d.g_u);
+            run.simulate(
+                pop.iter()
+                    .map(|(g, d)| (g.to_vec(), d, log_pdf(&d)))
+                    .collect(),
+                stream(round),
+                &mut out,
+            )?;
+            out.candidates_tried += batch;
+            if round < settings.refine_rounds {
+                proposal = match fit(&run.all[first_new..], &prior) {
+                    Some(p) => Prior {
+                        sd_g_s: floor(p.sd_g_s),
+                        sd_g_u: floor(p.sd_g_u),
+                        ..p
+                    },
+                    // Nothing verified yet: look wider around the same centre.
+                    None => Prior {
+                        sd_g_s: 2.0 * proposal.sd_g_s,
+                        sd_g_u: 2.0 * proposal.sd_g_u,
+                        ..proposal
+                    },
+                };
+            }
+            round += 1;
         }
-        out.candidates_tried += batch;
-        if round < settings.refine_rounds {
-            proposal = match fit(&all[first_new..], &prior) {
-                Some(p) => Prior {
-                    sd_g_s: floor(p.sd_g_s),
-                    sd_g_u: floor(p.sd_g_u),
-                    ..p
-                },
-                // Nothing verified yet: look wider around the same centre.
-                None => Prior {
-                    sd_g_s: 2.0 * proposal.sd_g_s,
-                    sd_g_u: 2.0 * proposal.sd_g_u,
-                    ..proposal
-                },
-            };
-        }
-        round += 1;
     }
+    let Run { all, verified, .. } = run;
     out.verified_found = verified.len();
     out.refined = fit(&all, &prior);
     out.candidates_cv = cv_per_channel(all.iter().map(|m| m.g.as_slice()));
@@ -350,6 +351,159 @@ pub fn reconstruct(
         .map(|&i| all[i].clone())
         .collect();
     Ok(out)
+}
+
+/// What one recording's search carries from round to round: the simulation set-up and every candidate.
+struct Run<'a> {
+    compiled: Compiled<'a>,
+    sim: Settings,
+    base_seed: u64,
+    recording: &'a [f64],
+    tolerances: &'a Tolerances,
+    cancel: &'a AtomicBool,
+    /// Every candidate simulated, in order.
+    all: Vec<Member>,
+    /// Indices into `all` of the verified ones.
+    verified: Vec<usize>,
+}
+
+impl Run<'_> {
+    /// Simulates `candidates` (conductances, DICs, log density of the proposal they were drawn from), with
+    /// the current noise of `stream`, verifies each against the recording, keeps them all and counts the
+    /// rejected ones by reason in `out`. Returns whether each passed.
+    fn simulate(
+        &mut self,
+        candidates: Vec<(Vec<f64>, Dics, f64)>,
+        stream: usize,
+        out: &mut Reconstruction,
+    ) -> Result<Vec<bool>, SearchError> {
+        // With current noise, each round of each recording draws fresh noise (seeded, so reproducible).
+        let sim = Settings {
+            seed: stream_seed(self.base_seed, stream as u64),
+            ..self.sim.clone()
+        };
+        let (g, rest): (Vec<Vec<f64>>, Vec<(Dics, f64)>) =
+            candidates.into_iter().map(|(g, d, l)| (g, (d, l))).unzip();
+        let sims = self.compiled.simulate_batch(&g, &sim, self.cancel, || {})?;
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(SearchError::Interrupted);
+        }
+        let mut passed = Vec::with_capacity(g.len());
+        for ((g, (dics, proposal_log_pdf)), o) in g.into_iter().zip(rest).zip(sims) {
+            let v = verify(&out.features, self.recording, &o.spikes, self.tolerances);
+            let ok = v.verified && o.finite;
+            if ok {
+                self.verified.push(self.all.len());
+            } else {
+                let why = if o.finite {
+                    v.failed
+                } else {
+                    Some("not finite")
+                };
+                *out.rejected.entry(why.unwrap_or("label")).or_default() += 1;
+            }
+            passed.push(ok);
+            self.all.push(Member {
+                g,
+                dics,
+                distance: v.distance,
+                verified: ok,
+                proposal_log_pdf,
+            });
+        }
+        Ok(passed)
+    }
+}
+
+/// The search of tonic recordings with [`SearchSettings::tonic_tries`] above 1: DIC targets are drawn from `prior`, and each
+/// target is tried with fresh conductances (compensated to the same DICs) until one model passes or the
+/// target has had its tries. The population then follows the prior over every DIC at which some models
+/// reproduce the recording, instead of the prior weighted by how often they do: a DIC where one model in
+/// five fires like the recording is as present as one where all do.
+fn per_target(
+    generator: &Generator,
+    run: &mut Run<'_>,
+    out: &mut Reconstruction,
+    prior: Prior,
+    settings: &SearchSettings,
+    index: usize,
+) -> Result<(), SearchError> {
+    // Every draw of this recording has its own stream k in the recording's block of streams.
+    let target_index = index * 64;
+    let mut next_k = 0;
+    // Targets still to try: the point (g_s, g_u) and the tries it has had.
+    let mut pending: Vec<(TargetSpec, usize)> = Vec::new();
+    let mut draw = prior;
+    let mut round = 0;
+    while run.verified.len() < settings.n && out.candidates_tried < settings.max_candidates {
+        if run.cancel.load(Ordering::Relaxed) {
+            return Err(SearchError::Interrupted);
+        }
+        let missing = settings.n - run.verified.len();
+        let room = settings.max_candidates - out.candidates_tried;
+        // The oldest targets' next tries first, then fresh targets.
+        let retries = pending.len().min(room);
+        let fresh = (2 * missing)
+            .max(16)
+            .saturating_sub(pending.len())
+            .min(room - retries);
+        let targets: Vec<(TargetSpec, usize)> = pending
+            .drain(..retries)
+            .chain(std::iter::repeat_n((draw.target(), 0), fresh))
+            .collect();
+        let draws: Vec<(usize, TargetSpec)> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, &(t, _))| (next_k + i, t))
+            .collect();
+        next_k += draws.len();
+        out.candidates_tried += draws.len();
+        let mut candidates = Vec::with_capacity(draws.len());
+        let mut made = Vec::with_capacity(draws.len());
+        for (i, m) in generator
+            .generate_streams(target_index, &draws)
+            .into_iter()
+            .enumerate()
+        {
+            match m {
+                Ok((g, d)) => {
+                    made.push((i, TargetSpec::point(d.g_s, d.g_u)));
+                    candidates.push((g, d, prior.log_pdf(d.g_s, d.g_u)));
+                }
+                // The prediction itself cannot be reached.
+                Err(e) if i >= retries => return Err(e.into()),
+                // This target's conductances could not be compensated this time: a try without a model.
+                Err(_) => {}
+            }
+        }
+        let passed = run.simulate(candidates, index * 64 + round.min(63), out)?;
+        let mut again: Vec<Option<TargetSpec>> = targets
+            .iter()
+            .map(|&(t, _)| (t.sd_g_s == 0.0).then_some(t))
+            .collect();
+        for ((i, point), ok) in made.into_iter().zip(passed) {
+            again[i] = (!ok).then_some(point);
+        }
+        let kept = targets
+            .iter()
+            .zip(again)
+            .filter_map(|(&(_, tries), t)| Some((t?, tries + 1)))
+            .filter(|&(_, tries)| tries < settings.tonic_tries);
+        // Targets that could not be tried for lack of budget keep their place after these.
+        let left = std::mem::take(&mut pending);
+        pending.extend(kept);
+        pending.extend(left);
+        if run.verified.is_empty() && round < settings.refine_rounds {
+            // Nothing verified yet: look wider around the same centre.
+            draw = Prior {
+                sd_g_s: 2.0 * draw.sd_g_s,
+                sd_g_u: 2.0 * draw.sd_g_u,
+                ..draw
+            };
+        }
+        round += 1;
+    }
+    Ok(())
 }
 
 /// Importance-weighted Gaussian fit of the verified candidates: weight = prior / proposal density at the
