@@ -326,18 +326,8 @@ fn prepare_outdir(out: &Path) -> Result<PathBuf> {
 /// Fills a fresh temporary folder next to `out`, then moves it into place, so `out` is never half-written.
 /// An existing `out` is replaced only if it holds an earlier reconstruction (a `run.json`) or is empty.
 fn write_outdir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = prepare_outdir(out)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".spikepop-reconstruct-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
-    fill(tmp.path()).with_context(|| format!("cannot write the outputs for {}", out.display()))?;
-    if out.exists() {
-        std::fs::remove_dir_all(out)
-            .with_context(|| format!("cannot replace {}", out.display()))?;
-    }
-    let tmp = tmp.keep();
-    std::fs::rename(&tmp, out)
-        .with_context(|| format!("cannot move the outputs into {}", out.display()))?;
-    Ok(())
+    prepare_outdir(out)?;
+    spikepop_spikes::atomic::write_dir(out, |dir: &Path| {
+        fill(dir).with_context(|| format!("cannot write the outputs for {}", out.display()))
+    })
 }

@@ -9,6 +9,9 @@ pub enum Error {
     /// names the flag.
     #[error("{0}")]
     Invalid(String),
+    /// An output could not be written atomically.
+    #[error(transparent)]
+    Write(#[from] spikepop_spikes::atomic::AtomicWriteError),
     /// A file or folder could not be read or written.
     #[error("{}: {what}: {source}", path.display())]
     Io {

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{MANIFEST, Manifest, Summarizer, Summary};
 use crate::row::{Layout, Row, measure};
 use crate::spec::{Format, MAX_ATTEMPTS, Shard, Spec};
-use crate::store::{FINAL_GROUP_ROWS, Sink, Source, TMP_PREFIX};
+use crate::store::{FINAL_GROUP_ROWS, OLD_TMP_PREFIX, Sink, Source, TMP_PREFIX};
 use crate::targets::latin_hypercube;
 
 /// Rows aimed at per group (checkpoint) when the group size is not given: about 8 s of STG simulation on 2 cores.
@@ -254,7 +254,7 @@ impl Plan {
         for e in entries {
             let e = e.map_err(Error::io(&staging, "cannot list the folder"))?;
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(TMP_PREFIX) {
+            if name.starts_with(TMP_PREFIX) || name.starts_with(OLD_TMP_PREFIX) {
                 // A group that was being written when the previous run stopped.
                 std::fs::remove_file(e.path()).map_err(Error::io(
                     &e.path(),

@@ -18,6 +18,7 @@ use parquet::file::serialized_reader::SerializedFileReader;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::ColumnPath;
+use spikepop_spikes::atomic;
 use spikepop_spikes::features::Label;
 use spikepop_spikes::{format_train, parse_train};
 use tempfile::NamedTempFile;
@@ -30,8 +31,11 @@ use crate::spec::Format;
 pub const FINAL_GROUP_ROWS: usize = 32_768;
 /// Rows per batch when reading a CSV file.
 pub const CSV_BATCH: usize = 32_768;
-/// Prefix of temporary files; a run removes leftovers with this prefix when it resumes.
-pub const TMP_PREFIX: &str = ".tmp-";
+/// Prefix of temporary files; a run removes leftovers with this prefix (or [`OLD_TMP_PREFIX`]) when it
+/// resumes.
+pub const TMP_PREFIX: &str = atomic::TMP_PREFIX;
+/// Prefix of the temporary files of spikepop 0.1 before its outputs shared one atomic writer.
+pub const OLD_TMP_PREFIX: &str = ".tmp-";
 
 /// One column of the file, in order.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -155,33 +159,15 @@ pub struct Sink {
     rows: u64,
 }
 
-/// A temporary file in the destination's folder.
+/// A temporary file in the destination's folder, with a plain file's mode (data files are meant to be
+/// shared).
 fn temp_beside(path: &Path) -> Result<NamedTempFile> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut b = tempfile::Builder::new();
-    b.prefix(TMP_PREFIX);
-    // Data files are meant to be shared (tempfile's default is 0600).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    b.tempfile_in(dir)
-        .map_err(Error::io(dir, "cannot create a temporary file"))
+    Ok(atomic::temp_file_beside(path)?)
 }
 
 /// Writes `text` to `path` atomically (temporary file, fsync, rename).
 pub fn write_file_atomic(path: &Path, text: &[u8]) -> Result<()> {
-    let mut tmp = temp_beside(path)?;
-    tmp.write_all(text)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(Error::io(path, "cannot write"))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io(path, "cannot move into place")(e.error))?;
-    Ok(())
+    Ok(atomic::write_bytes(path, text)?)
 }
 
 impl Sink {
@@ -265,11 +251,7 @@ impl Sink {
         let tmp = buffered
             .into_inner()
             .map_err(|e| Error::io(&path, "cannot write")(e.into_error()))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(Error::io(&path, "cannot write"))?;
-        tmp.persist(&path)
-            .map_err(|e| Error::io(&path, "cannot move into place")(e.error))?;
+        atomic::commit(tmp, &path)?;
         Ok(self.rows)
     }
 }

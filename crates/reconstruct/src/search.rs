@@ -264,10 +264,12 @@ pub fn reconstruct(
         sd_g_u: floor(prior.sd_g_u) * spread,
         ..prior
     };
-    let stream = |round: usize| index * 64 + round.min(63);
-
     if !settings.verify {
-        let pop = generator.generate_target(stream(0), &prior.target(), settings.n)?;
+        let pop = generator.generate_target(
+            index * STREAMS_PER_RECORDING,
+            &prior.target(),
+            settings.n,
+        )?;
         out.members = pop
             .iter()
             .map(|(g, dics)| Member {
@@ -304,6 +306,7 @@ pub fn reconstruct(
     } else {
         let mut proposal = prior;
         let mut round = 0;
+        let mut late = 0;
         while run.verified.len() < settings.n && out.candidates_tried < settings.max_candidates {
             if cancel.load(Ordering::Relaxed) {
                 return Err(SearchError::Interrupted);
@@ -312,16 +315,20 @@ pub fn reconstruct(
             let batch = (2 * missing)
                 .max(16)
                 .min(settings.max_candidates - out.candidates_tried);
-            let pop = generator.generate_target(stream(round), &proposal.target(), batch)?;
-            let first_new = run.all.len();
             let log_pdf = |d: &Dics| proposal.log_pdf(d.g_s, d.g_u);
-            run.simulate(
-                pop.iter()
-                    .map(|(g, d)| (g.to_vec(), d, log_pdf(&d)))
-                    .collect(),
-                stream(round),
-                &mut out,
-            )?;
+            let candidates = draw(
+                generator,
+                index,
+                round,
+                &mut late,
+                &proposal.target(),
+                batch,
+            )?
+            .into_iter()
+            .map(|(g, d)| (g, d, log_pdf(&d)))
+            .collect();
+            let first_new = run.all.len();
+            run.simulate(candidates, noise_stream(index, round), &mut out)?;
             out.candidates_tried += batch;
             if round < settings.refine_rounds {
                 proposal = match fit(&run.all[first_new..], &prior) {
@@ -353,6 +360,46 @@ pub fn reconstruct(
     Ok(out)
 }
 
+/// Candidate streams of the generator per recording: recording i draws round r from stream
+/// `64 i + r`; the last one is continued for every later round.
+const STREAMS_PER_RECORDING: usize = 64;
+
+/// The candidates of round `round` of recording `index`: `batch` models for `target` from the generator's
+/// stream `64 index + round`; from round 63 on, the recording's last stream continued (`late` counts the
+/// members it has given), so no round redraws another's candidates.
+fn draw(
+    generator: &Generator,
+    index: usize,
+    round: usize,
+    late: &mut usize,
+    target: &TargetSpec,
+    batch: usize,
+) -> Result<Vec<(Vec<f64>, Dics)>, Infeasible> {
+    let first = index * STREAMS_PER_RECORDING;
+    if round + 1 < STREAMS_PER_RECORDING {
+        return Ok(generator
+            .generate_target(first + round, target, batch)?
+            .iter()
+            .map(|(g, d)| (g.to_vec(), d))
+            .collect());
+    }
+    let draws: Vec<(usize, TargetSpec)> = (*late..*late + batch).map(|k| (k, *target)).collect();
+    *late += batch;
+    generator
+        .generate_streams(first + STREAMS_PER_RECORDING - 1, &draws)
+        .into_iter()
+        .collect()
+}
+
+/// The noise stream of a round of a recording: `64 i + r` for the first 63 rounds, then one of its own.
+fn noise_stream(index: usize, round: usize) -> u64 {
+    if round + 1 < STREAMS_PER_RECORDING {
+        (index * STREAMS_PER_RECORDING + round) as u64
+    } else {
+        (1 << 63) | ((index as u64) << 32) | round as u64
+    }
+}
+
 /// What one recording's search carries from round to round: the simulation set-up and every candidate.
 struct Run<'a> {
     compiled: Compiled<'a>,
@@ -374,12 +421,12 @@ impl Run<'_> {
     fn simulate(
         &mut self,
         candidates: Vec<(Vec<f64>, Dics, f64)>,
-        stream: usize,
+        stream: u64,
         out: &mut Reconstruction,
     ) -> Result<Vec<bool>, SearchError> {
         // With current noise, each round of each recording draws fresh noise (seeded, so reproducible).
         let sim = Settings {
-            seed: stream_seed(self.base_seed, stream as u64),
+            seed: stream_seed(self.base_seed, stream),
             ..self.sim.clone()
         };
         let (g, rest): (Vec<Vec<f64>>, Vec<(Dics, f64)>) =
@@ -429,7 +476,7 @@ fn per_target(
     index: usize,
 ) -> Result<(), SearchError> {
     // Every draw of this recording has its own stream k in the recording's block of streams.
-    let target_index = index * 64;
+    let target_index = index * STREAMS_PER_RECORDING;
     let mut next_k = 0;
     // Targets still to try: the point (g_s, g_u) and the tries it has had.
     let mut pending: Vec<(TargetSpec, usize)> = Vec::new();
@@ -476,7 +523,7 @@ fn per_target(
                 Err(_) => {}
             }
         }
-        let passed = run.simulate(candidates, index * 64 + round.min(63), out)?;
+        let passed = run.simulate(candidates, noise_stream(index, round), out)?;
         let mut again: Vec<Option<TargetSpec>> = targets
             .iter()
             .map(|&(t, _)| (t.sd_g_s == 0.0).then_some(t))
@@ -551,6 +598,39 @@ mod tests {
 
     fn window(times: &[f64]) -> f64 {
         verification_window(times, &Features::of(times, &Classifier::Default), 1000.0)
+    }
+
+    #[test]
+    fn every_round_draws_its_own_candidates() {
+        let generator = Generator::new(
+            &spikepop_models::STG,
+            &spikepop_dics::GeneratorOptions::default(),
+        )
+        .unwrap();
+        let target = TargetSpec::gaussian(4.0, 5.0, 2.0, 2.0);
+        let mut late = 0;
+        let rounds: Vec<Vec<(Vec<f64>, Dics)>> = (60..68)
+            .map(|r| draw(&generator, 3, r, &mut late, &target, 4).unwrap())
+            .collect();
+        let mut all: Vec<&Vec<f64>> = rounds.iter().flatten().map(|(g, _)| g).collect();
+        assert_eq!(all.len(), 32);
+        all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        all.dedup();
+        assert_eq!(all.len(), 32, "a round redrew another's candidates");
+        // The first 63 rounds and the first batch of the continued stream are what they always were.
+        let same = |round: usize, got: &Vec<(Vec<f64>, Dics)>| {
+            let pop = generator
+                .generate_target(3 * STREAMS_PER_RECORDING + round.min(63), &target, 4)
+                .unwrap();
+            assert!(
+                pop.iter()
+                    .zip(got)
+                    .all(|((g, _), (h, _))| g == h.as_slice())
+            );
+        };
+        same(60, &rounds[0]);
+        same(62, &rounds[2]);
+        same(63, &rounds[3]);
     }
 
     #[test]

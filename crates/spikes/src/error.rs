@@ -147,7 +147,10 @@ pub enum TrainParseError {
     #[error("unclosed bracket, expected \"[t1, t2, ...]\"")]
     UnclosedBracket,
     /// Something follows the closing `]`.
-    #[error("unexpected text {text:?} after the closing bracket, expected \"[t1, t2, ...]\"")]
+    #[error(
+        "unexpected text {} after the closing bracket, expected \"[t1, t2, ...]\"",
+        excerpt(text)
+    )]
     TrailingText {
         /// What follows the bracket.
         text: String,
@@ -161,7 +164,7 @@ pub enum TrainParseError {
         index: usize,
     },
     /// A value is not a number.
-    #[error("value {index} ({text:?}) is not a number")]
+    #[error("value {index} ({}) is not a number", excerpt(text))]
     NotANumber {
         /// 1-based position of the value.
         index: usize,
@@ -176,4 +179,35 @@ pub enum TrainParseError {
         /// The text found.
         text: String,
     },
+}
+
+/// A short, escaped quotation of `text` for an error message: at most 80 characters, control and other
+/// unprintable characters escaped, and how much was left out when the text is longer (a binary file's first
+/// "line" can be kilobytes of noise).
+pub(crate) fn excerpt(text: &str) -> String {
+    const MAX: usize = 80;
+    let n = text.chars().count();
+    let head: String = text.chars().take(MAX).collect();
+    let quoted = format!("{head:?}");
+    if n > MAX {
+        format!("{quoted}... ({n} characters in all)")
+    } else {
+        quoted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn long_or_binary_text_is_quoted_short_and_escaped() {
+        assert_eq!(excerpt("ID,times"), "\"ID,times\"");
+        let noise: String = (0..5000u32)
+            .map(|i| char::from_u32(i % 0x2FF).unwrap())
+            .collect();
+        let e = excerpt(&noise);
+        assert!(e.ends_with("... (5000 characters in all)"), "{e}");
+        assert!(e.len() < 400 && !e.chars().any(|c| c.is_control()), "{e}");
+    }
 }

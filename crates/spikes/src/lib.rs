@@ -35,6 +35,7 @@
 
 #![deny(missing_docs)]
 
+pub mod atomic;
 mod error;
 pub mod features;
 mod read;

@@ -626,6 +626,18 @@ fn formats_are_guessed_from_the_path() {
     let p = write_temp(dir.path(), "x.dat", "1 2 3\n");
     let err = guess_format(&p).unwrap_err().to_string();
     assert!(err.ends_with("x.dat: cannot tell the format (unknown extension .dat); pass --format reference|long|text|phy|nwb"), "{err}");
+    // A binary file named .csv: its "header" is kilobytes of noise, quoted short and escaped.
+    let noise: String = (1..5000u32)
+        .filter_map(|i| char::from_u32((i.wrapping_mul(2_654_435_761) >> 15) % 0x7FF))
+        .filter(|c| !matches!(c, '\n' | '\r' | ',' | '\t'))
+        .collect();
+    let noisy = dir.path().join("noise.csv");
+    std::fs::write(&noisy, &noise).unwrap();
+    let err = guess_format(&noisy).unwrap_err().to_string();
+    assert!(
+        err.len() < 600 && err.contains("characters in all)"),
+        "{err}"
+    );
     let rec = read_trains(
         &p,
         &ReadOptions {

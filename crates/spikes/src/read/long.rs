@@ -200,8 +200,8 @@ impl<'p> Table<'p> {
                 path,
                 at(&self.time_name),
                 format!(
-                    "{:?} is not a number, expected a spike time",
-                    String::from_utf8_lossy(cell)
+                    "{} is not a number, expected a spike time",
+                    crate::error::excerpt(&String::from_utf8_lossy(cell))
                 ),
             ));
         };

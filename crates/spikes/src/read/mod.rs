@@ -264,7 +264,8 @@ pub fn guess_format(path: &Path) -> Result<Format, ReadError> {
                 Err(ReadError::UnknownFormat {
                     file: path.to_path_buf(),
                     why: format!(
-                        "its header {header:?} has neither a spiking_times column (reference format) nor a time column (long format)"
+                        "its header {} has neither a spiking_times column (reference format) nor a time column (long format)",
+                        crate::error::excerpt(&header)
                     ),
                 })
             }

@@ -74,7 +74,12 @@ pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
                 .and_then(|v| v.split('\'').next())
                 .map(str::to_string)
         })
-        .ok_or_else(|| bad(format!("no 'descr' in the header {:?}", header.trim())))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "no 'descr' in the header {}",
+                crate::error::excerpt(header.trim())
+            ))
+        })?;
     let fortran =
         dict_value(&header, "fortran_order").is_some_and(|v| v.trim_start().starts_with("True"));
     let shape_text = dict_value(&header, "shape")
@@ -84,7 +89,12 @@ pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
                 .and_then(|v| v.split(')').next())
                 .map(str::to_string)
         })
-        .ok_or_else(|| bad(format!("no 'shape' in the header {:?}", header.trim())))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "no 'shape' in the header {}",
+                crate::error::excerpt(header.trim())
+            ))
+        })?;
     let mut shape = Vec::new();
     for dim in shape_text
         .split(',')

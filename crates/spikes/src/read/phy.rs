@@ -258,7 +258,10 @@ fn good_clusters(dir: &Path, warnings: &mut Vec<String>) -> Result<HashSet<i64>,
         return Err(ReadError::invalid(
             &path,
             Location::Header,
-            format!("found columns {header:?}, expected cluster_id and group (tab-separated)"),
+            format!(
+                "found the header {}, expected cluster_id and group (tab-separated)",
+                crate::error::excerpt(&header.join("\t"))
+            ),
         ));
     };
     let mut good = HashSet::new();
@@ -290,7 +293,7 @@ fn good_clusters(dir: &Path, warnings: &mut Vec<String>) -> Result<HashSet<i64>,
                     line: row + 1,
                     field: Some("cluster_id".into()),
                 },
-                format!("{id_text:?} is not a cluster number"),
+                format!("{} is not a cluster number", crate::error::excerpt(id_text)),
             )
         })?;
         if cell(group_col, "group")? == "good" {
