@@ -1,11 +1,11 @@
 //! `spikepop reconstruct`: from spike times to a verified degenerate population, one per recording.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use spikepop_predict::Predictor;
-use spikepop_reconstruct::{Outcome, Prior, Priors, SearchSettings, Tolerances, pipeline};
+use spikepop_reconstruct::files::{self, PriorSource};
+use spikepop_reconstruct::{Outcome, Priors, SearchSettings, Setting, Tolerances, pipeline};
 
 use crate::input::InputArgs;
 use crate::output::{cancel_flag, check_interrupted, model_by_name, progress, with_threads};
@@ -85,92 +85,27 @@ pub struct Args {
     threads: Option<usize>,
 }
 
-/// Reads the per-recording DIC distributions of a predictions file.
-fn read_priors(path: &Path) -> Result<HashMap<String, Option<Prior>>> {
-    let name = path.display();
-    let (mut rdr, h) = crate::output::open_csv(path, "DIC file")?;
-    let col = |c: &str| {
-        h.iter().position(|x| x == c).with_context(|| {
-            format!("{name}: line 1: no `{c}` column; expected ID,g_s,sd_g_s,g_u,sd_g_u")
-        })
-    };
-    let cols = [
-        col("ID")?,
-        col("g_s")?,
-        col("sd_g_s")?,
-        col("g_u")?,
-        col("sd_g_u")?,
-    ];
-    let mut out = HashMap::new();
-    for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{name}: malformed CSV"))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let id = rec[cols[0]].to_string();
-        let fields: Vec<&str> = cols[1..]
-            .iter()
-            .map(|&c| rec.get(c).unwrap_or("").trim())
-            .collect();
-        let prior = if fields.iter().all(|f| f.is_empty()) {
-            None
-        } else {
-            let mut v = [0.0; 4];
-            for (k, (f, what)) in fields
-                .iter()
-                .zip(["g_s", "sd_g_s", "g_u", "sd_g_u"])
-                .enumerate()
-            {
-                v[k] = f
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .with_context(|| {
-                        format!(
-                            "{name}: line {line}, field {what}: `{f}`; expected a finite number"
-                        )
-                    })?;
-            }
-            if v[1] < 0.0 || v[3] < 0.0 {
-                bail!("{name}: line {line}: a standard deviation is negative; expected sd >= 0");
-            }
-            Some(Prior {
-                g_s: v[0],
-                sd_g_s: v[1],
-                g_u: v[2],
-                sd_g_u: v[3],
-            })
-        };
-        if out.insert(id.clone(), prior).is_some() {
-            bail!("{name}: line {line}: duplicate ID {id}");
-        }
-    }
-    Ok(out)
-}
-
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
-    anyhow::ensure!(
-        args.n > 0,
-        "invalid --size 0: expected at least one model per recording"
-    );
     let recordings = args.input.read()?;
     let predictor;
     let (priors, prior_source) = match &args.prior {
         Some(path) => (
             Priors::Table {
-                priors: read_priors(path)?,
+                priors: files::read_priors(path)?,
                 source: path.display().to_string(),
             },
-            serde_json::json!({ "file": path.display().to_string() }),
+            PriorSource::File(path.display().to_string()),
         ),
         None => {
             predictor = Predictor::for_model(model, args.weights.as_deref())?;
-            let source = serde_json::json!({
-                "weights": args.weights.as_ref().map_or_else(
+            let source = PriorSource::Weights {
+                name: args.weights.as_ref().map_or_else(
                     || format!("built-in {}", model.name),
-                    |p| p.display().to_string()
+                    |p| p.display().to_string(),
                 ),
-                "weights_sha256": predictor.weights.sha256(),
-            });
+                sha256: predictor.weights.sha256(),
+            };
             (Priors::Predictor(&predictor), source)
         }
     };
@@ -181,22 +116,8 @@ pub fn run(args: Args) -> Result<()> {
     settings.verify = !args.no_verify;
     settings.refine_rounds = args.refine_rounds;
     settings.sim.dt = args.dt.unwrap_or(model.default_dt);
-    anyhow::ensure!(
-        args.min_window.is_finite() && args.min_window > 0.0,
-        "invalid --min-window {}: expected a positive number of ms",
-        args.min_window
-    );
     settings.min_window = args.min_window;
-    anyhow::ensure!(
-        args.tonic_spread.is_finite() && args.tonic_spread >= 1.0,
-        "invalid --tonic-spread {}: expected a number of at least 1",
-        args.tonic_spread
-    );
     settings.tonic_spread = args.tonic_spread;
-    anyhow::ensure!(
-        args.tonic_tries >= 1,
-        "invalid --tonic-tries 0: expected at least 1"
-    );
     settings.tonic_tries = args.tonic_tries;
     settings.sim.noise_sigma = args.noise;
     settings.sim.seed = args.seed;
@@ -206,11 +127,15 @@ pub fn run(args: Args) -> Result<()> {
         spikes_per_burst: args.tol_spikes_per_burst,
         burst_duration: args.tol_burst_duration,
     };
-    settings
-        .sim
-        .validate()
-        .map_err(|e| anyhow::anyhow!("--{}", e.to_string().trim_start_matches("invalid ")))?;
-    prepare_outdir(&args.output)?;
+    settings.check().map_err(|e| {
+        let flag = match e.setting {
+            Setting::N => "--size".to_string(),
+            s => format!("--{}", s.name().replace('_', "-")),
+        };
+        anyhow::anyhow!("invalid {flag} {e}")
+    })?;
+    files::prepare_output(&args.output)
+        .map_err(|e| anyhow::anyhow!("{e}; choose another --output"))?;
     let cancel = cancel_flag();
     let bar = progress(recordings.trains.len() as u64, "reconstructing");
     let outcomes = with_threads(args.threads, || {
@@ -228,44 +153,15 @@ pub fn run(args: Args) -> Result<()> {
     check_interrupted()?;
     let outcomes = outcomes?;
 
-    write_outdir(&args.output, |dir| {
-        let file = |name: &str| std::fs::File::create(dir.join(name));
-        pipeline::write_population(file("population.csv")?, model, &outcomes, settings.verify)?;
-        pipeline::write_summary(file("summary.csv")?, &outcomes, &settings)?;
-        let run = serde_json::json!({
-            "spikepop": env!("CARGO_PKG_VERSION"),
-            "command": "reconstruct",
-            "model": model.name,
-            "input": args.input.input.display().to_string(),
-            "format": recordings.format.as_str(),
-            "prior": prior_source,
-            "seed": args.seed,
-            "n": args.n,
-            "max_candidates": settings.max_candidates,
-            "verify": settings.verify,
-            "refine_rounds": settings.refine_rounds,
-            "tonic_spread": settings.tonic_spread,
-            "tonic_tries": settings.tonic_tries,
-            "tolerances": {
-                "rate": settings.tolerances.rate,
-                "period": settings.tolerances.period,
-                "spikes_per_burst": settings.tolerances.spikes_per_burst,
-                "burst_duration": settings.tolerances.burst_duration,
-            },
-            "simulation": {
-                "dt": settings.sim.dt,
-                "noise": settings.sim.noise_sigma,
-                "transient": settings.sim.transient,
-                "min_window": settings.min_window,
-            },
-            "vth": model.default_vth,
-        });
-        std::fs::write(
-            dir.join("run.json"),
-            serde_json::to_string_pretty(&run)? + "\n",
-        )?;
-        Ok(())
-    })?;
+    let run = files::run_record(
+        model,
+        &args.input.input.display().to_string(),
+        recordings.format.as_str(),
+        &prior_source,
+        args.seed,
+        &settings,
+    );
+    files::write_output(&args.output, model, &outcomes, &settings, &run)?;
     report(&outcomes, &settings, &args.output);
     Ok(())
 }
@@ -297,37 +193,4 @@ fn report(outcomes: &[Outcome], settings: &SearchSettings, out: &Path) {
     if outcomes.len() > 20 {
         eprintln!("  ... ({} more in summary.csv)", outcomes.len() - 20);
     }
-}
-
-/// Checks, before any work, that `out` may be written: it is absent, empty or an earlier reconstruction (a
-/// `run.json`). Creates its parent folder and returns it.
-fn prepare_outdir(out: &Path) -> Result<PathBuf> {
-    if out.exists() {
-        let empty = out
-            .read_dir()
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !out.is_dir() || !(empty || out.join("run.json").exists()) {
-            bail!(
-                "{}: exists and is not an earlier reconstruction; choose another --output",
-                out.display()
-            );
-        }
-    }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create the folder {}", parent.display()))?;
-    Ok(parent)
-}
-
-/// Fills a fresh temporary folder next to `out`, then moves it into place, so `out` is never half-written.
-/// An existing `out` is replaced only if it holds an earlier reconstruction (a `run.json`) or is empty.
-fn write_outdir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    prepare_outdir(out)?;
-    spikepop_spikes::atomic::write_dir(out, |dir: &Path| {
-        fill(dir).with_context(|| format!("cannot write the outputs for {}", out.display()))
-    })
 }

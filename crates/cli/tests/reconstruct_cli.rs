@@ -236,6 +236,27 @@ fn malformed_input_fails_cleanly() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--tonic-spread 0.5"), "{err}");
     assert!(!out.exists());
+
+    // The page and the command line share one check: a negative tolerance is refused by both.
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &input,
+        "--prior",
+        &prior,
+        "--tol-rate=-0.1",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("invalid --tol-rate -0.1: expected a number >= 0"),
+        "{err}"
+    );
+    assert!(!out.exists());
 }
 
 /// Without `--prior`, the built-in predictor gives each recording's DIC distribution: the README's main job

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use spikepop_models::Model;
 use spikepop_predict::Predictor;
-use spikepop_reconstruct::{PipelineError, Priors, SearchSettings, Tolerances, pipeline};
+use spikepop_reconstruct::{PipelineError, Priors, SearchSettings, Setting, pipeline};
 
 use crate::error::ApiError;
 use crate::state::{AppState, Results, RunStatus, UPLOADED};
@@ -65,11 +65,6 @@ impl RunRequest {
 
     /// The search settings and the seed for `model`.
     pub fn settings_for(&self, model: &'static Model) -> Result<(SearchSettings, u64), ApiError> {
-        if self.n == 0 {
-            return Err(ApiError::bad(
-                "Population size: at least one model per recording.",
-            ));
-        }
         let seed: u64 = self.seed.trim().parse().map_err(|_| {
             ApiError::bad(format!(
                 "Seed: `{}` is not a whole number from 0 to {}.",
@@ -81,53 +76,35 @@ impl RunRequest {
         s.max_candidates = self
             .max_candidates
             .unwrap_or(spikepop_reconstruct::search::BUDGET_PER_MODEL * self.n);
-        if s.max_candidates == 0 {
-            return Err(ApiError::bad("Maximum candidates: at least 1."));
-        }
         s.verify = self.verify;
         s.refine_rounds = self.refine_rounds.unwrap_or(s.refine_rounds);
-        let defaults = Tolerances::default();
-        s.tolerances = Tolerances {
-            rate: tolerance("Rate tolerance", self.tol_rate, defaults.rate)?,
-            period: tolerance("Period tolerance", self.tol_period, defaults.period)?,
-            spikes_per_burst: tolerance(
-                "Spikes-per-burst tolerance",
-                self.tol_spikes_per_burst,
-                defaults.spikes_per_burst,
-            )?,
-            burst_duration: tolerance(
-                "Burst-duration tolerance",
-                self.tol_burst_duration,
-                defaults.burst_duration,
-            )?,
-        };
-        if let Some(w) = self.min_window {
-            if !(w.is_finite() && w > 0.0) {
-                return Err(ApiError::bad(format!(
-                    "Minimum window: {w} ms; expected a positive number of ms."
-                )));
-            }
-            s.min_window = w;
-        }
+        let t = &mut s.tolerances;
+        t.rate = self.tol_rate.unwrap_or(t.rate);
+        t.period = self.tol_period.unwrap_or(t.period);
+        t.spikes_per_burst = self.tol_spikes_per_burst.unwrap_or(t.spikes_per_burst);
+        t.burst_duration = self.tol_burst_duration.unwrap_or(t.burst_duration);
+        s.min_window = self.min_window.unwrap_or(s.min_window);
         s.sim.noise_sigma = self.noise.unwrap_or(0.0);
         s.sim.seed = seed;
-        if let Some(dt) = self.dt {
-            s.sim.dt = dt;
-        }
-        s.sim
-            .validate()
-            .map_err(|e| ApiError::bad(format!("Simulation settings: {e}.")))?;
+        s.sim.dt = self.dt.unwrap_or(s.sim.dt);
+        s.check().map_err(|e| {
+            let field = match e.setting {
+                Setting::N => "Population size",
+                Setting::MaxCandidates => "Most candidates per recording",
+                Setting::TolRate => "Rate tolerance",
+                Setting::TolPeriod => "Burst period tolerance",
+                Setting::TolSpikesPerBurst => "Spikes per burst tolerance",
+                Setting::TolBurstDuration => "Burst duration tolerance",
+                Setting::MinWindow => "Shortest simulated window",
+                Setting::TonicSpread => "Tonic spread",
+                Setting::TonicTries => "Tonic tries",
+                Setting::Dt => "Integration step dt",
+                Setting::Transient => "Transient",
+                Setting::Noise => "Current noise",
+            };
+            ApiError::bad(format!("{field}: {}; expected {}.", e.value, e.expected))
+        })?;
         Ok((s, seed))
-    }
-}
-
-fn tolerance(what: &str, value: Option<f64>, default: f64) -> Result<f64, ApiError> {
-    match value {
-        None => Ok(default),
-        Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        Some(v) => Err(ApiError::bad(format!(
-            "{what}: {v}; expected a number >= 0."
-        ))),
     }
 }
 
@@ -274,7 +251,12 @@ mod tests {
         assert!(r.settings().unwrap_err().message().starts_with("Seed"));
         let mut r = request();
         r.dt = Some(0.0);
-        assert!(r.settings().unwrap_err().message().contains("dt"));
+        assert!(
+            r.settings()
+                .unwrap_err()
+                .message()
+                .starts_with("Integration step dt: 0; expected")
+        );
         let mut r = request();
         r.model = "xyz".into();
         assert!(
@@ -285,7 +267,30 @@ mod tests {
         );
         let mut r = request();
         r.noise = Some(-1.0);
-        assert!(r.settings().unwrap_err().message().contains("noise"));
+        assert!(
+            r.settings()
+                .unwrap_err()
+                .message()
+                .starts_with("Current noise")
+        );
+        // The command line's and the page's checks are one: a negative tolerance and a zero budget are
+        // refused by both.
+        let mut r = request();
+        r.tol_period = Some(-0.5);
+        assert!(
+            r.settings()
+                .unwrap_err()
+                .message()
+                .starts_with("Burst period tolerance: -0.5")
+        );
+        let mut r = request();
+        r.max_candidates = Some(0);
+        assert!(
+            r.settings()
+                .unwrap_err()
+                .message()
+                .starts_with("Most candidates per recording")
+        );
         let mut r = request();
         r.tol_rate = Some(f64::NAN);
         assert!(

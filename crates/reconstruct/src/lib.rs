@@ -9,10 +9,13 @@
 //! converges. Everything is deterministic for a seed, whatever the number of threads.
 #![deny(missing_docs)]
 
+pub mod files;
 pub mod pipeline;
 pub mod search;
+pub mod settings;
 pub mod verify;
 
 pub use pipeline::{Outcome, PipelineError, Predicted, Priors};
 pub use search::{Member, Prior, Reconstruction, SearchError, SearchSettings, reconstruct};
+pub use settings::{InvalidSetting, Setting};
 pub use verify::{Tolerances, Verdict, isi_distance, verify};
