@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::ValueEnum;
 use rayon::prelude::*;
 use spikepop_spikes::Recordings;
-use spikepop_spikes::features::{COLUMNS, Classifier, Features, Label};
+use spikepop_spikes::features::{Classifier, Features, Label};
 
 // The reader options moved to `input`; kept visible here for the commands that import them from here.
 use crate::input::InputArgs;
@@ -65,12 +65,15 @@ pub fn run(args: Args) -> Result<()> {
         if out.as_os_str() == "-" {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            write_csv(&mut lock, &recordings, &features)
+            spikepop_spikes::features::write_csv(&mut lock, &recordings.trains, &features)
                 .context("cannot write the features to standard output")?;
             lock.flush()?;
         } else {
-            write_atomic(out, |w| write_csv(w, &recordings, &features))
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            write_atomic(out, |w| {
+                spikepop_spikes::features::write_csv(w, &recordings.trains, &features)?;
+                Ok(())
+            })
+            .with_context(|| format!("cannot write {}", out.display()))?;
         }
     }
     if args.summary {
@@ -79,16 +82,6 @@ pub fn run(args: Args) -> Result<()> {
             summary(&args.input.input, &recordings, &features, &classifier)
         );
     }
-    Ok(())
-}
-
-fn write_csv(w: &mut dyn Write, recordings: &Recordings, features: &[Features]) -> Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
-    csv.write_record(COLUMNS)?;
-    for (train, f) in recordings.trains.iter().zip(features) {
-        f.write_row(&train.id, &mut csv)?;
-    }
-    csv.flush()?;
     Ok(())
 }
 
@@ -224,7 +217,7 @@ mod tests {
         let text = std::fs::read_to_string(&out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 6);
-        assert_eq!(lines[0], COLUMNS.join(","));
+        assert_eq!(lines[0], spikepop_spikes::features::COLUMNS.join(","));
         assert!(lines[1].starts_with("1,tonic,10,"), "{}", lines[1]);
         assert!(lines[2].starts_with("2,bursting,16,"), "{}", lines[2]);
         assert!(

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use spikepop_predict::features::LABELS;
 use spikepop_predict::{Prediction, Predictor};
 
 use crate::input::InputArgs;
@@ -45,42 +44,9 @@ pub fn run(args: Args) -> Result<()> {
     let rec = args.input.read()?;
     let trains: Vec<&[f64]> = rec.trains.iter().map(|t| t.times_ms.as_slice()).collect();
     let preds = with_threads(args.threads, || predictor.predict_many(&trains))?;
+    let ids: Vec<&str> = rec.trains.iter().map(|t| t.id.as_str()).collect();
     write_atomic(&args.output, |w| {
-        let mut csv = csv::Writer::from_writer(w);
-        let mut header: Vec<String> = ["ID", "label", "g_s", "sd_g_s", "g_u", "sd_g_u"]
-            .map(String::from)
-            .to_vec();
-        header.extend(LABELS.iter().map(|l| format!("p_{}", l.as_str())));
-        header.push("ood".into());
-        header.push("windows".into());
-        csv.write_record(&header)?;
-        for (t, p) in rec.trains.iter().zip(&preds) {
-            let mut row = vec![t.id.clone()];
-            match p {
-                Prediction::Silent => {
-                    row.push("silent".into());
-                    row.extend(std::iter::repeat_n(String::new(), 4 + LABELS.len()));
-                    row.extend([String::new(), String::new()]);
-                }
-                Prediction::Spiking {
-                    label,
-                    output,
-                    ood,
-                    windows,
-                    ..
-                } => {
-                    row.push(label.as_str().into());
-                    for v in [output.g_s, output.sd_g_s, output.g_u, output.sd_g_u] {
-                        row.push(format!("{v:.4}"));
-                    }
-                    row.extend(output.p.iter().map(|v| format!("{v:.4}")));
-                    row.push(ood.to_string());
-                    row.push(windows.to_string());
-                }
-            }
-            csv.write_record(&row)?;
-        }
-        csv.flush()?;
+        spikepop_predict::write_csv(w, &ids, &preds)?;
         Ok(())
     })?;
     let silent = preds

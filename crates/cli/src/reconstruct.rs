@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use spikepop_predict::Predictor;
 use spikepop_reconstruct::files::{self, PriorSource};
-use spikepop_reconstruct::{Outcome, Priors, SearchSettings, Setting, Tolerances, pipeline};
+use spikepop_reconstruct::{
+    Options, Outcome, Priors, SearchSettings, Setting, Tolerances, pipeline,
+};
 
 use crate::input::InputArgs;
 use crate::output::{cancel_flag, check_interrupted, model_by_name, progress, with_threads};
@@ -109,25 +111,23 @@ pub fn run(args: Args) -> Result<()> {
             (Priors::Predictor(&predictor), source)
         }
     };
-    let mut settings = SearchSettings::for_model(model, args.n);
-    settings.max_candidates = args
-        .max_candidates
-        .unwrap_or(spikepop_reconstruct::search::BUDGET_PER_MODEL * args.n);
-    settings.verify = !args.no_verify;
-    settings.refine_rounds = args.refine_rounds;
-    settings.sim.dt = args.dt.unwrap_or(model.default_dt);
-    settings.min_window = args.min_window;
-    settings.tonic_spread = args.tonic_spread;
-    settings.tonic_tries = args.tonic_tries;
-    settings.sim.noise_sigma = args.noise;
-    settings.sim.seed = args.seed;
-    settings.tolerances = Tolerances {
-        rate: args.tol_rate,
-        period: args.tol_period,
-        spikes_per_burst: args.tol_spikes_per_burst,
-        burst_duration: args.tol_burst_duration,
+    let options = Options {
+        n: args.n,
+        seed: args.seed,
+        max_candidates: args.max_candidates,
+        no_verify: args.no_verify,
+        refine_rounds: Some(args.refine_rounds),
+        tonic_spread: Some(args.tonic_spread),
+        tonic_tries: Some(args.tonic_tries),
+        min_window: Some(args.min_window),
+        noise: Some(args.noise),
+        dt: args.dt,
+        tol_rate: Some(args.tol_rate),
+        tol_period: Some(args.tol_period),
+        tol_spikes_per_burst: Some(args.tol_spikes_per_burst),
+        tol_burst_duration: Some(args.tol_burst_duration),
     };
-    settings.check().map_err(|e| {
+    let settings = options.settings(model).map_err(|e| {
         let flag = match e.setting {
             Setting::N => "--size".to_string(),
             s => format!("--{}", s.name().replace('_', "-")),
@@ -161,7 +161,7 @@ pub fn run(args: Args) -> Result<()> {
         args.seed,
         &settings,
     );
-    files::write_output(&args.output, model, &outcomes, &settings, &run)?;
+    files::Rendered::new(model, &outcomes, &settings, &run).save(&args.output)?;
     report(&outcomes, &settings, &args.output);
     Ok(())
 }

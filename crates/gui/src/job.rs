@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use spikepop_models::Model;
 use spikepop_predict::Predictor;
-use spikepop_reconstruct::{PipelineError, Priors, SearchSettings, Setting, pipeline};
+use spikepop_reconstruct::{Options, PipelineError, Priors, SearchSettings, Setting, pipeline};
 
 use crate::error::ApiError;
 use crate::state::{AppState, Results, RunStatus, UPLOADED};
@@ -72,22 +72,22 @@ impl RunRequest {
                 u64::MAX
             ))
         })?;
-        let mut s = SearchSettings::for_model(model, self.n);
-        s.max_candidates = self
-            .max_candidates
-            .unwrap_or(spikepop_reconstruct::search::BUDGET_PER_MODEL * self.n);
-        s.verify = self.verify;
-        s.refine_rounds = self.refine_rounds.unwrap_or(s.refine_rounds);
-        let t = &mut s.tolerances;
-        t.rate = self.tol_rate.unwrap_or(t.rate);
-        t.period = self.tol_period.unwrap_or(t.period);
-        t.spikes_per_burst = self.tol_spikes_per_burst.unwrap_or(t.spikes_per_burst);
-        t.burst_duration = self.tol_burst_duration.unwrap_or(t.burst_duration);
-        s.min_window = self.min_window.unwrap_or(s.min_window);
-        s.sim.noise_sigma = self.noise.unwrap_or(0.0);
-        s.sim.seed = seed;
-        s.sim.dt = self.dt.unwrap_or(s.sim.dt);
-        s.check().map_err(|e| {
+        let options = Options {
+            n: self.n,
+            seed,
+            max_candidates: self.max_candidates,
+            no_verify: !self.verify,
+            refine_rounds: self.refine_rounds,
+            min_window: self.min_window,
+            noise: self.noise,
+            dt: self.dt,
+            tol_rate: self.tol_rate,
+            tol_period: self.tol_period,
+            tol_spikes_per_burst: self.tol_spikes_per_burst,
+            tol_burst_duration: self.tol_burst_duration,
+            ..Options::default()
+        };
+        let s = options.settings(model).map_err(|e| {
             let field = match e.setting {
                 Setting::N => "Population size",
                 Setting::MaxCandidates => "Most candidates per recording",

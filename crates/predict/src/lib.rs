@@ -21,6 +21,7 @@ pub mod data;
 pub mod eval;
 pub mod features;
 pub mod net;
+pub mod output;
 pub mod train;
 
 use std::path::Path;
@@ -34,6 +35,8 @@ pub use net::{Output, Weights, WeightsError};
 /// The weights' note holding the SHA-256 of the model they were trained for
 /// ([`spikepop_models::file::fingerprint`]).
 pub const MODEL_SHA256_NOTE: &str = "model_sha256";
+
+pub use output::write_csv;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

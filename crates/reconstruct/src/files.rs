@@ -208,27 +208,56 @@ pub fn prepare_output(out: &Path) -> Result<(), OutputError> {
     })
 }
 
-/// Writes `population.csv`, `summary.csv` and `run.json` into `out`, atomically: the folder appears whole
-/// or not at all (see [`prepare_output`] for which folders may be replaced).
-pub fn write_output(
-    out: &Path,
-    model: &Model,
-    outcomes: &[Outcome],
-    settings: &SearchSettings,
-    run: &serde_json::Value,
-) -> Result<(), OutputError> {
-    prepare_output(out)?;
-    let write = |e: std::io::Error| OutputError::Write {
-        path: out.to_path_buf(),
-        source: e,
-    };
-    spikepop_spikes::atomic::write_dir(out, |dir: &Path| {
-        let file = |name: &str| std::fs::File::create(dir.join(name)).map_err(write);
-        pipeline::write_population(file("population.csv")?, model, outcomes, settings.verify)
-            .map_err(write)?;
-        pipeline::write_summary(file("summary.csv")?, outcomes, settings).map_err(write)?;
-        let text = serde_json::to_string_pretty(run).map_err(|e| write(e.into()))? + "\n";
-        std::fs::write(dir.join("run.json"), text).map_err(write)?;
-        Ok(())
-    })
+/// The three files of a reconstruction, as bytes: what [`Rendered::save`] writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    /// `population.csv`.
+    pub population: Vec<u8>,
+    /// `summary.csv`.
+    pub summary: Vec<u8>,
+    /// `run.json`.
+    pub run: Vec<u8>,
+}
+
+impl Rendered {
+    /// Renders the outcomes of a run and its record ([`run_record`]).
+    pub fn new(
+        model: &Model,
+        outcomes: &[Outcome],
+        settings: &SearchSettings,
+        run: &serde_json::Value,
+    ) -> Rendered {
+        let mut population = Vec::new();
+        let mut summary = Vec::new();
+        // Writing into memory cannot fail.
+        pipeline::write_population(&mut population, model, outcomes, settings.verify)
+            .expect("in memory");
+        pipeline::write_summary(&mut summary, outcomes, settings).expect("in memory");
+        let run = (serde_json::to_string_pretty(run).expect("a JSON value") + "\n").into_bytes();
+        Rendered {
+            population,
+            summary,
+            run,
+        }
+    }
+
+    /// Writes `population.csv`, `summary.csv` and `run.json` into `out`, atomically: the folder appears
+    /// whole or not at all (see [`prepare_output`] for which folders may be replaced).
+    pub fn save(&self, out: &Path) -> Result<(), OutputError> {
+        prepare_output(out)?;
+        let write = |e: std::io::Error| OutputError::Write {
+            path: out.to_path_buf(),
+            source: e,
+        };
+        spikepop_spikes::atomic::write_dir(out, |dir: &Path| {
+            for (name, bytes) in [
+                ("population.csv", &self.population),
+                ("summary.csv", &self.summary),
+                ("run.json", &self.run),
+            ] {
+                std::fs::write(dir.join(name), bytes).map_err(write)?;
+            }
+            Ok(())
+        })
+    }
 }

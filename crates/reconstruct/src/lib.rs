@@ -17,5 +17,5 @@ pub mod verify;
 
 pub use pipeline::{Outcome, PipelineError, Predicted, Priors};
 pub use search::{Member, Prior, Reconstruction, SearchError, SearchSettings, reconstruct};
-pub use settings::{InvalidSetting, Setting};
+pub use settings::{InvalidSetting, Options, Setting};
 pub use verify::{Tolerances, Verdict, isi_distance, verify};

@@ -148,6 +148,68 @@ impl SearchSettings {
     }
 }
 
+/// What a front end was given for a run: `None` keeps the default (the command line's, which the page and
+/// the Python package share). [`Options::settings`] turns it into checked [`SearchSettings`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Verified models wanted per recording.
+    pub n: usize,
+    /// Random seed (also the seed of the simulations' current noise).
+    pub seed: u64,
+    /// Candidates simulated at most per recording (default [`crate::search::BUDGET_PER_MODEL`] n).
+    pub max_candidates: Option<usize>,
+    /// `false`: the reference's behaviour (n candidates, neither simulated nor checked).
+    pub no_verify: bool,
+    /// Refinement rounds.
+    pub refine_rounds: Option<usize>,
+    /// Factor on the prediction's sds for tonic recordings.
+    pub tonic_spread: Option<f64>,
+    /// Models tried per DIC target for tonic recordings.
+    pub tonic_tries: Option<usize>,
+    /// Shortest simulated window after the transient (ms).
+    pub min_window: Option<f64>,
+    /// Current noise sigma (default 0).
+    pub noise: Option<f64>,
+    /// Integration step (ms; default the model's).
+    pub dt: Option<f64>,
+    /// Relative tolerance on the rate.
+    pub tol_rate: Option<f64>,
+    /// Relative tolerance on the inter-burst period.
+    pub tol_period: Option<f64>,
+    /// Absolute tolerance on the spikes per burst.
+    pub tol_spikes_per_burst: Option<f64>,
+    /// Relative tolerance on the burst duration.
+    pub tol_burst_duration: Option<f64>,
+}
+
+impl Options {
+    /// The search settings for `model`, checked ([`SearchSettings::check`]).
+    pub fn settings(
+        &self,
+        model: &spikepop_models::Model,
+    ) -> Result<SearchSettings, InvalidSetting> {
+        let mut s = SearchSettings::for_model(model, self.n);
+        s.max_candidates = self
+            .max_candidates
+            .unwrap_or(crate::search::BUDGET_PER_MODEL * self.n);
+        s.verify = !self.no_verify;
+        s.refine_rounds = self.refine_rounds.unwrap_or(s.refine_rounds);
+        s.tonic_spread = self.tonic_spread.unwrap_or(s.tonic_spread);
+        s.tonic_tries = self.tonic_tries.unwrap_or(s.tonic_tries);
+        s.min_window = self.min_window.unwrap_or(s.min_window);
+        s.sim.noise_sigma = self.noise.unwrap_or(0.0);
+        s.sim.seed = self.seed;
+        s.sim.dt = self.dt.unwrap_or(model.default_dt);
+        let t = &mut s.tolerances;
+        t.rate = self.tol_rate.unwrap_or(t.rate);
+        t.period = self.tol_period.unwrap_or(t.period);
+        t.spikes_per_burst = self.tol_spikes_per_burst.unwrap_or(t.spikes_per_burst);
+        t.burst_duration = self.tol_burst_duration.unwrap_or(t.burst_duration);
+        s.check()?;
+        Ok(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

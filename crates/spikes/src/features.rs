@@ -626,3 +626,19 @@ fn classify_reference(t: &[f64], f: &mut Features) {
         f.f_inter_bursting_hz = 1000.0 / mean(onsets.windows(2).map(|w| w[1] - w[0]));
     }
 }
+
+/// Writes the features file (`spikepop features`): the header [`COLUMNS`], then one row per train (its ID and
+/// [`Features::write_row`]).
+pub fn write_csv(
+    w: impl std::io::Write,
+    trains: &[crate::SpikeTrain],
+    features: &[Features],
+) -> csv::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(COLUMNS)?;
+    for (train, f) in trains.iter().zip(features) {
+        f.write_row(&train.id, &mut csv)?;
+    }
+    csv.flush()?;
+    Ok(())
+}

@@ -1,0 +1,278 @@
+"""spikepop: from recorded spike times to populations of conductance-based neuron models.
+
+The same library as the ``spikepop`` command line, for notebooks and analysis pipelines::
+
+    import spikepop
+    trains = spikepop.read("examples/stg_set.csv")          # {ID: spike times in ms}
+    spikepop.features(trains)                               # pandas DataFrame, one row per train
+    spikepop.predict(trains, model="stg")                   # DICs (g_s, g_u) with their sd, label
+    result = spikepop.reconstruct(trains, model="stg", n=100, seed=1)
+    result.population, result.summary, result.settings      # DataFrames and the run's settings
+    result.save("out/stg")                                  # exactly the files of `spikepop reconstruct`
+
+Trains can be given as a file path (any format the command line reads), a dict ``{ID: times}``, a list of
+arrays (IDs "1", "2", ...), a pandas DataFrame with ``ID`` and ``spiking_times`` columns (the reference CSV
+layout), or a list of ``neo.SpikeTrain`` objects (converted to ms). Times are in ms. Every function takes
+the same names and defaults as the command line's flags (``--tol-rate`` is ``tol_rate``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import warnings
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _native
+
+__version__: str = _native.version()
+
+__all__ = [
+    "Reconstruction",
+    "features",
+    "models",
+    "predict",
+    "read",
+    "reconstruct",
+    "__version__",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Trains = Union[PathLike, Mapping[Any, Any], Sequence[Any], "pd.DataFrame"]
+
+
+def models() -> List[str]:
+    """The names of the built-in models (``stg``, ``da``). Any function also takes a model file's path."""
+    return list(_native.models())
+
+
+def read(path: PathLike, format: Optional[str] = None, unit: Optional[str] = None) -> Dict[str, np.ndarray]:
+    """Reads every spike train of a file, as ``spikepop features --input`` does.
+
+    Args:
+        path: a file (reference CSV, long table, text, NWB) or a phy/Kilosort folder.
+        format: ``reference``, ``long``, ``text``, ``phy`` or ``nwb``; guessed from the path when None.
+        unit: ``ms`` or ``s`` for the reference, long and text formats (default ms).
+
+    Returns:
+        ``{ID: spike times in ms}`` in the file's order. What the reader noticed (sorted trains, removed
+        duplicates) is reported with :func:`warnings.warn`.
+    """
+    ids, times, _, notes = _native.read(os.fspath(path), format, unit)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return dict(zip(ids, times))
+
+
+def _times(x: Any) -> np.ndarray:
+    """Spike times in ms as a float array: numpy-like, or a neo/quantities object (converted to ms)."""
+    if hasattr(x, "rescale"):
+        x = x.rescale("ms").magnitude
+    return np.ascontiguousarray(np.asarray(x, dtype=np.float64).ravel())
+
+
+def _parse_cell(cell: Any) -> np.ndarray:
+    """A ``spiking_times`` cell: the reference layout's ``"[t1, t2, ...]"`` text, or a sequence."""
+    if isinstance(cell, str):
+        text = cell.strip()
+        if text.lower() in ("", "nan", "[]"):
+            return np.empty(0)
+        if not (text.startswith("[") and text.endswith("]")):
+            raise ValueError(f"spiking_times cell {text[:40]!r}: expected \"[t1, t2, ...]\"")
+        body = text[1:-1].strip()
+        return np.array([float(v) for v in body.split(",")]) if body else np.empty(0)
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return np.empty(0)
+    return _times(cell)
+
+
+def _trains(trains: Trains, format: Optional[str] = None, unit: Optional[str] = None) -> Tuple[List[str], List[np.ndarray], str, str]:
+    """IDs, times, and how `run.json` names the input and its format."""
+    if isinstance(trains, (str, os.PathLike)):
+        path = os.fspath(trains)
+        ids, times, fmt, notes = _native.read(path, format, unit)
+        for note in notes:
+            warnings.warn(note, stacklevel=3)
+        return list(ids), list(times), path, fmt
+    if isinstance(trains, pd.DataFrame):
+        if "spiking_times" not in trains.columns:
+            raise ValueError(
+                f"a DataFrame of trains needs a spiking_times column (the reference layout); found {list(trains.columns)}"
+            )
+        ids = [str(i) for i in trains["ID"]] if "ID" in trains.columns else [str(i + 1) for i in range(len(trains))]
+        return ids, [_parse_cell(c) for c in trains["spiking_times"]], "<python>", "python"
+    if isinstance(trains, Mapping):
+        return [str(k) for k in trains.keys()], [_times(v) for v in trains.values()], "<python>", "python"
+    if isinstance(trains, Iterable):
+        items = list(trains)
+        ids = []
+        for i, t in enumerate(items):
+            name = getattr(t, "name", None)
+            ids.append(str(name) if isinstance(name, str) and name else str(i + 1))
+        return ids, [_times(t) for t in items], "<python>", "python"
+    raise TypeError(
+        f"trains: expected a path, a dict of arrays, a list of arrays or neo SpikeTrains, or a DataFrame; got {type(trains).__name__}"
+    )
+
+
+def _frame(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), dtype={"ID": str}, keep_default_na=True)
+
+
+def features(trains: Trains) -> pd.DataFrame:
+    """The firing-pattern features of every train (the columns of ``spikepop features``): label, rate, ISI
+    statistics, burst statistics. NaN where a feature does not apply."""
+    ids, times, _, _ = _trains(trains)
+    return _frame(_native.features_csv(ids, times))
+
+
+def predict(trains: Trains, model: str = "stg", weights: Optional[PathLike] = None, threads: Optional[int] = None) -> pd.DataFrame:
+    """The predicted DICs of every train (the columns of ``spikepop predict``): ``ID, label, g_s, sd_g_s,
+    g_u, sd_g_u, p_<label>..., ood, windows``.
+
+    Args:
+        trains: see the module's documentation.
+        model: a built-in model's name or a model file's path.
+        weights: a weights file written by ``spikepop train`` (default: the built-in weights).
+        threads: worker threads (default: all cores); results do not depend on it.
+    """
+    ids, times, _, _ = _trains(trains)
+    w = os.fspath(weights) if weights is not None else None
+    return _frame(_native.predict_csv(ids, times, model, w, threads))
+
+
+class Reconstruction:
+    """What :func:`reconstruct` returns: the population, the summary and the settings of the run."""
+
+    def __init__(self, population: bytes, summary: bytes, run: bytes):
+        self._files = (population, summary, run)
+        #: The verified models: ``ID, model, g_<channel>..., g_f, g_s, g_u, score, verified``.
+        self.population: pd.DataFrame = _frame(population.decode())
+        #: One row per recording: label, features, predicted and refined DICs, candidates, status, widths.
+        self.summary: pd.DataFrame = _frame(summary.decode())
+        #: Every setting of the run (the content of ``run.json``).
+        self.settings: Dict[str, Any] = json.loads(run)
+
+    def save(self, directory: PathLike) -> None:
+        """Writes ``population.csv``, ``summary.csv`` and ``run.json`` into ``directory``, byte for byte what
+        ``spikepop reconstruct -o directory`` writes for the same inputs and seed. The folder appears whole or
+        not at all; an existing one is replaced only if it holds an earlier reconstruction."""
+        _native.save(os.fspath(directory), *self._files)
+
+    def __repr__(self) -> str:
+        n = len(self.summary)
+        ok = int((self.summary["status"] == "ok").sum()) if "status" in self.summary else 0
+        return f"<spikepop.Reconstruction: {n} recordings, {ok} ok, {len(self.population)} models>"
+
+
+def _progress_bar(total: int) -> Optional[Callable[[int, int], None]]:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    bar = tqdm(total=total, desc="reconstructing", unit="recording")
+
+    def update(done: int, _total: int) -> None:
+        bar.update(done - bar.n)
+        if done >= _total:
+            bar.close()
+
+    return update
+
+
+def reconstruct(
+    trains: Trains,
+    model: str = "stg",
+    n: int = 100,
+    seed: int = 0,
+    *,
+    weights: Optional[PathLike] = None,
+    prior: Optional[PathLike] = None,
+    max_candidates: Optional[int] = None,
+    verify: bool = True,
+    refine_rounds: Optional[int] = None,
+    tonic_spread: Optional[float] = None,
+    tonic_tries: Optional[int] = None,
+    min_window: Optional[float] = None,
+    noise: Optional[float] = None,
+    dt: Optional[float] = None,
+    tol_rate: Optional[float] = None,
+    tol_period: Optional[float] = None,
+    tol_spikes_per_burst: Optional[float] = None,
+    tol_burst_duration: Optional[float] = None,
+    format: Optional[str] = None,
+    unit: Optional[str] = None,
+    threads: Optional[int] = None,
+    progress: Union[bool, Callable[[int, int], None]] = True,
+) -> Reconstruction:
+    """Verified degenerate populations, one per recording: ``spikepop reconstruct`` from Python.
+
+    For every recording, the DIC distribution is predicted (or read from ``prior``), candidates are drawn
+    over it, simulated and verified against the recording, until ``n`` pass or ``max_candidates`` are spent.
+    ``None`` keeps the command line's default for every setting (``docs/reconstruct.md``).
+
+    Args:
+        trains: a path (any format the command line reads; ``format`` and ``unit`` as for :func:`read`), or
+            trains as described in the module's documentation.
+        model: a built-in model's name or a model file's path.
+        n: verified models wanted per recording (the command line's ``-n``).
+        seed: random seed; the result does not depend on ``threads``.
+        weights: predictor weights (default: the built-in weights).
+        prior: a CSV of DIC distributions (``ID,g_s,sd_g_s,g_u,sd_g_u``, what ``spikepop predict`` writes)
+            instead of the predictor.
+        max_candidates: candidates simulated at most per recording (default 30 n).
+        verify: False reproduces the reference's behaviour (n candidates, neither simulated nor checked).
+        refine_rounds, tonic_spread, tonic_tries, min_window, noise, dt: the search and simulation settings.
+        tol_rate, tol_period, tol_spikes_per_burst, tol_burst_duration: verification tolerances.
+        threads: worker threads (default: all cores).
+        progress: True shows a tqdm bar when tqdm is installed; a callable gets ``(done, total)``.
+
+    Returns:
+        A :class:`Reconstruction`. Ctrl-C (or a notebook's interrupt) stops the run with KeyboardInterrupt.
+    """
+    for name, value, least in (("n", n, 1), ("seed", seed, 0), ("max_candidates", max_candidates, 1),
+                               ("refine_rounds", refine_rounds, 0), ("tonic_tries", tonic_tries, 1)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least):
+            raise ValueError(f"{name}={value!r}: expected a whole number of at least {least}")
+    ids, times, input_name, fmt = _trains(trains, format, unit)
+    settings = dict(
+        n=n,
+        seed=seed,
+        max_candidates=max_candidates,
+        verify=verify,
+        refine_rounds=refine_rounds,
+        tonic_spread=tonic_spread,
+        tonic_tries=tonic_tries,
+        min_window=min_window,
+        noise=noise,
+        dt=dt,
+        tol_rate=tol_rate,
+        tol_period=tol_period,
+        tol_spikes_per_burst=tol_spikes_per_burst,
+        tol_burst_duration=tol_burst_duration,
+    )
+    callback = _progress_bar(len(ids)) if progress is True else (progress or None)
+    files = _native.reconstruct(
+        ids,
+        times,
+        model,
+        _Settings(settings),
+        input_name,
+        fmt,
+        os.fspath(weights) if weights is not None else None,
+        os.fspath(prior) if prior is not None else None,
+        threads,
+        callback,
+    )
+    return Reconstruction(*files)
+
+
+class _Settings:
+    """The keyword arguments of :func:`reconstruct`, read by the native side by attribute."""
+
+    def __init__(self, values: Dict[str, Any]):
+        self.__dict__.update(values)

@@ -1,0 +1,23 @@
+# Type stubs of the native module (crates/python/src/lib.rs). Users call the functions of `spikepop`.
+from typing import Any, Callable, List, Optional, Tuple
+
+import numpy as np
+
+def version() -> str: ...
+def models() -> List[str]: ...
+def read(path: str, format: Optional[str] = None, unit: Optional[str] = None) -> Tuple[List[str], List[np.ndarray], str, List[str]]: ...
+def features_csv(ids: List[str], times: List[np.ndarray]) -> str: ...
+def predict_csv(ids: List[str], times: List[np.ndarray], model_name: str, weights: Optional[str] = None, threads: Optional[int] = None) -> str: ...
+def reconstruct(
+    ids: List[str],
+    times: List[np.ndarray],
+    model_name: str,
+    settings: Any,
+    input: str,
+    format: str,
+    weights: Optional[str] = None,
+    prior: Optional[str] = None,
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> Tuple[bytes, bytes, bytes]: ...
+def save(out: str, population: bytes, summary: bytes, run: bytes) -> None: ...

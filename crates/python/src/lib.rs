@@ -1,0 +1,343 @@
+//! `spikepop._native`: the Rust side of the Python package. Thin: every format and every computation is a
+//! call into the library crates that the command line also uses, so both give the same bytes for the same
+//! inputs. The Python side (`python/spikepop/__init__.py`) turns inputs into trains and outputs into pandas.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use spikepop_models::Model;
+use spikepop_predict::Predictor;
+use spikepop_reconstruct::files::{self, PriorSource, Rendered};
+use spikepop_reconstruct::{Options, PipelineError, Priors, SearchSettings, pipeline};
+use spikepop_spikes::features::{Classifier, Features};
+use spikepop_spikes::{Format, ReadOptions, SpikeTrain, TimeUnit};
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// The model named `model`: a built-in name or a model file's path.
+fn model(model: &str) -> PyResult<&'static Model> {
+    spikepop_models::registry::resolve(model).map_err(value_error)
+}
+
+/// Trains from parallel lists of IDs and times (ms), checked: finite, and sorted (sorted here if not).
+fn trains(ids: Vec<String>, times: Vec<PyReadonlyArray1<'_, f64>>) -> PyResult<Vec<SpikeTrain>> {
+    if ids.len() != times.len() {
+        return Err(value_error(format!(
+            "{} IDs for {} trains",
+            ids.len(),
+            times.len()
+        )));
+    }
+    ids.into_iter()
+        .zip(times)
+        .map(|(id, t)| {
+            let mut times_ms = t.as_slice().map(<[f64]>::to_vec).unwrap_or_else(|_| {
+                t.as_array().iter().copied().collect()
+            });
+            if let Some(x) = times_ms.iter().find(|x| !x.is_finite()) {
+                return Err(value_error(format!(
+                    "train {id}: spike time {x} is not a finite number; spike times must be finite (ms)"
+                )));
+            }
+            times_ms.sort_by(f64::total_cmp);
+            Ok(SpikeTrain { id, times_ms })
+        })
+        .collect()
+}
+
+/// Runs `f` on `threads` worker threads (all cores when `None`).
+fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(value_error("threads=0: expected at least 1"));
+        }
+        b = b.num_threads(n);
+    }
+    Ok(b.build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the worker threads: {e}")))?
+        .install(f))
+}
+
+/// The version of the library.
+#[pyfunction]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The built-in models' names.
+#[pyfunction]
+fn models() -> Vec<&'static str> {
+    spikepop_models::registry::BUILT_IN
+        .iter()
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+/// Reads every train of a file: (IDs, times in ms, the format read, warnings).
+#[pyfunction]
+#[pyo3(signature = (path, format=None, unit=None))]
+#[allow(clippy::type_complexity)]
+fn read<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    format: Option<&str>,
+    unit: Option<&str>,
+) -> PyResult<(
+    Vec<String>,
+    Vec<Bound<'py, PyArray1<f64>>>,
+    &'static str,
+    Vec<String>,
+)> {
+    let opts = ReadOptions {
+        format: format
+            .map(|f| f.parse::<Format>())
+            .transpose()
+            .map_err(value_error)?,
+        unit: unit
+            .map(|u| u.parse::<TimeUnit>())
+            .transpose()
+            .map_err(value_error)?,
+        ..Default::default()
+    };
+    if !path.exists() {
+        return Err(PyOSError::new_err(format!(
+            "{}: no such file",
+            path.display()
+        )));
+    }
+    let rec = py
+        .detach(|| spikepop_spikes::read_trains(&path, &opts))
+        .map_err(value_error)?;
+    let ids = rec.trains.iter().map(|t| t.id.clone()).collect();
+    let arrays = rec
+        .trains
+        .iter()
+        .map(|t| PyArray1::from_slice(py, &t.times_ms))
+        .collect();
+    Ok((ids, arrays, rec.format.as_str(), rec.warnings))
+}
+
+/// The features file of `spikepop features`, as text.
+#[pyfunction]
+fn features_csv(
+    py: Python<'_>,
+    ids: Vec<String>,
+    times: Vec<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<String> {
+    let trains = trains(ids, times)?;
+    let out = py.detach(|| {
+        let f: Vec<Features> = trains
+            .iter()
+            .map(|t| Features::of(&t.times_ms, &Classifier::Default))
+            .collect();
+        let mut buf = Vec::new();
+        spikepop_spikes::features::write_csv(&mut buf, &trains, &f).map(|_| buf)
+    });
+    String::from_utf8(out.map_err(value_error)?).map_err(value_error)
+}
+
+/// The predictions file of `spikepop predict`, as text.
+#[pyfunction]
+#[pyo3(signature = (ids, times, model_name, weights=None, threads=None))]
+fn predict_csv(
+    py: Python<'_>,
+    ids: Vec<String>,
+    times: Vec<PyReadonlyArray1<'_, f64>>,
+    model_name: &str,
+    weights: Option<PathBuf>,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let model = model(model_name)?;
+    let trains = trains(ids, times)?;
+    let predictor = Predictor::for_model(model, weights.as_deref()).map_err(value_error)?;
+    let buf = py.detach(|| {
+        with_threads(threads, || {
+            let t: Vec<&[f64]> = trains.iter().map(|t| t.times_ms.as_slice()).collect();
+            let preds = predictor.predict_many(&t);
+            let ids: Vec<&str> = trains.iter().map(|t| t.id.as_str()).collect();
+            let mut buf = Vec::new();
+            spikepop_predict::write_csv(&mut buf, &ids, &preds).map(|_| buf)
+        })
+    })?;
+    String::from_utf8(buf.map_err(value_error)?).map_err(value_error)
+}
+
+/// The settings of `reconstruct`, as the Python function's keyword arguments give them (`None`: the
+/// command line's default).
+#[derive(FromPyObject)]
+struct SettingsArgs {
+    n: usize,
+    seed: u64,
+    max_candidates: Option<usize>,
+    verify: bool,
+    refine_rounds: Option<usize>,
+    tonic_spread: Option<f64>,
+    tonic_tries: Option<usize>,
+    min_window: Option<f64>,
+    noise: Option<f64>,
+    dt: Option<f64>,
+    tol_rate: Option<f64>,
+    tol_period: Option<f64>,
+    tol_spikes_per_burst: Option<f64>,
+    tol_burst_duration: Option<f64>,
+}
+
+impl SettingsArgs {
+    /// The search settings, exactly as `spikepop reconstruct` builds them from the same values; an error
+    /// names the argument at fault.
+    fn settings(&self, model: &'static Model) -> PyResult<SearchSettings> {
+        Options {
+            n: self.n,
+            seed: self.seed,
+            max_candidates: self.max_candidates,
+            no_verify: !self.verify,
+            refine_rounds: self.refine_rounds,
+            tonic_spread: self.tonic_spread,
+            tonic_tries: self.tonic_tries,
+            min_window: self.min_window,
+            noise: self.noise,
+            dt: self.dt,
+            tol_rate: self.tol_rate,
+            tol_period: self.tol_period,
+            tol_spikes_per_burst: self.tol_spikes_per_burst,
+            tol_burst_duration: self.tol_burst_duration,
+        }
+        .settings(model)
+        .map_err(|e| value_error(format!("{}={e}", e.setting.name())))
+    }
+}
+
+/// The whole `reconstruct` job: (population.csv, summary.csv, run.json) as bytes. `progress(done, total)`
+/// is called from the calling thread about 10 times a second; Ctrl-C stops the run (KeyboardInterrupt).
+#[pyfunction]
+#[pyo3(signature = (ids, times, model_name, settings, input, format, weights=None, prior=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn reconstruct(
+    py: Python<'_>,
+    ids: Vec<String>,
+    times: Vec<PyReadonlyArray1<'_, f64>>,
+    model_name: &str,
+    settings: SettingsArgs,
+    input: String,
+    format: String,
+    weights: Option<PathBuf>,
+    prior: Option<PathBuf>,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+    let model = model(model_name)?;
+    let search = settings.settings(model)?;
+    let trains = trains(ids, times)?;
+    let predictor;
+    let (priors, source) = match &prior {
+        Some(path) => (
+            Priors::Table {
+                priors: files::read_priors(path).map_err(value_error)?,
+                source: path.display().to_string(),
+            },
+            PriorSource::File(path.display().to_string()),
+        ),
+        None => {
+            predictor = Predictor::for_model(model, weights.as_deref()).map_err(value_error)?;
+            let source = PriorSource::Weights {
+                name: weights.as_ref().map_or_else(
+                    || format!("built-in {}", model.name),
+                    |p| p.display().to_string(),
+                ),
+                sha256: predictor.weights.sha256(),
+            };
+            (Priors::Predictor(&predictor), source)
+        }
+    };
+    let cancel = AtomicBool::new(false);
+    let done = AtomicUsize::new(0);
+    let total = trains.len();
+    let seed = settings.seed;
+    let outcomes = std::thread::scope(|scope| -> PyResult<_> {
+        let worker = scope.spawn(|| {
+            with_threads(threads, || {
+                pipeline::run(
+                    model,
+                    &trains,
+                    &priors,
+                    &search,
+                    seed,
+                    &|d| done.store(d, Ordering::Relaxed),
+                    &cancel,
+                )
+            })
+        });
+        // The calling thread keeps the interpreter: it reports progress and watches for Ctrl-C.
+        let mut interrupted = None;
+        while !worker.is_finished() {
+            py.detach(|| std::thread::sleep(Duration::from_millis(100)));
+            if let Err(e) = py.check_signals() {
+                cancel.store(true, Ordering::Relaxed);
+                interrupted = Some(e);
+                break;
+            }
+            if let Some(p) = &progress {
+                p.call1(py, (done.load(Ordering::Relaxed), total))?;
+            }
+        }
+        let result = py.detach(|| worker.join());
+        if let Some(e) = interrupted {
+            return Err(e);
+        }
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(PyRuntimeError::new_err("the reconstruction panicked")),
+        }
+    })?;
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(PipelineError::Interrupted) => {
+            return Err(PyKeyboardInterrupt::new_err("reconstruction interrupted"));
+        }
+        Err(e) => return Err(PyRuntimeError::new_err(e.to_string())),
+    };
+    if let Some(p) = &progress {
+        p.call1(py, (total, total))?;
+    }
+    let run = files::run_record(model, &input, &format, &source, seed, &search);
+    let r = Rendered::new(model, &outcomes, &search, &run);
+    Ok((r.population, r.summary, r.run))
+}
+
+/// Writes the three files of a reconstruction into a folder, atomically, as `spikepop reconstruct` does.
+#[pyfunction]
+fn save(
+    py: Python<'_>,
+    out: PathBuf,
+    population: Vec<u8>,
+    summary: Vec<u8>,
+    run: Vec<u8>,
+) -> PyResult<()> {
+    let r = Rendered {
+        population,
+        summary,
+        run,
+    };
+    py.detach(|| r.save(&out))
+        .map_err(|e| PyOSError::new_err(e.to_string()))
+}
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(models, m)?)?;
+    m.add_function(wrap_pyfunction!(read, m)?)?;
+    m.add_function(wrap_pyfunction!(features_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(predict_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(reconstruct, m)?)?;
+    m.add_function(wrap_pyfunction!(save, m)?)?;
+    Ok(())
+}

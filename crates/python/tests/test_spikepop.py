@@ -1,0 +1,132 @@
+"""The Python package against the command line: same files for the same inputs and seed, the same errors
+worded for Python, and the input forms a notebook user has (paths, dicts, lists, DataFrames, neo-like
+objects). The command line is `SPIKEPOP_BIN` or the release build in the repository's target folder."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import spikepop
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "stg_set.csv"
+
+
+def cli():
+    exe = os.environ.get("SPIKEPOP_BIN") or str(ROOT / "target" / "release" / "spikepop")
+    if not Path(exe).exists():
+        pytest.skip(f"no spikepop binary at {exe}; build it with cargo build --release")
+    return exe
+
+
+def run_cli(*args):
+    out = subprocess.run([cli(), *map(str, args)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_reconstruct_saves_exactly_the_command_lines_files(tmp_path):
+    run_cli("reconstruct", "--model", "stg", "--input", EXAMPLE, "-n", 12, "--seed", 7, "-o", tmp_path / "cli")
+    result = spikepop.reconstruct(str(EXAMPLE), model="stg", n=12, seed=7, progress=False)
+    result.save(tmp_path / "py")
+    for name in ["population.csv", "summary.csv", "run.json"]:
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    # What the objects hold is what the files say.
+    assert len(result.population) == 5 * 12  # five recordings, all firing, 12 models each
+    assert list(result.summary["ID"]) == ["1", "2", "3", "4", "5"]
+    assert (result.summary["status"] == "ok").all()
+    assert result.settings["seed"] == 7 and result.settings["n"] == 12
+    assert result.settings["tolerances"]["rate"] == 0.1
+
+
+def test_features_and_predictions_are_the_command_lines(tmp_path):
+    run_cli("features", "--input", EXAMPLE, "-o", tmp_path / "f.csv")
+    run_cli("predict", "--model", "stg", "--input", EXAMPLE, "-o", tmp_path / "p.csv")
+    trains = spikepop.read(EXAMPLE)
+    f = spikepop.features(trains)
+    pd.testing.assert_frame_equal(f, pd.read_csv(tmp_path / "f.csv", dtype={"ID": str}))
+    p = spikepop.predict(trains, model="stg")
+    pd.testing.assert_frame_equal(p, pd.read_csv(tmp_path / "p.csv", dtype={"ID": str}))
+    assert list(p["label"]) == ["tonic", "bursting", "bursting", "bursting", "bursting"]
+
+
+def test_every_input_form_gives_the_same_trains():
+    trains = spikepop.read(EXAMPLE)
+    assert list(trains) == ["1", "2", "3", "4", "5"]
+    assert all(isinstance(t, np.ndarray) and t.dtype == np.float64 for t in trains.values())
+    want = spikepop.features(trains)
+
+    class Quantity:  # what neo.SpikeTrain offers: rescale("ms").magnitude, and a name
+        def __init__(self, seconds, name):
+            self.seconds, self.name = seconds, name
+
+        def rescale(self, unit):
+            assert unit == "ms"
+            return type("Q", (), {"magnitude": self.seconds * 1000.0})()
+
+    forms = [
+        str(EXAMPLE),
+        EXAMPLE,
+        {k: list(v) for k, v in trains.items()},
+        [v for v in trains.values()],
+        [Quantity(v / 1000.0, k) for k, v in trains.items()],
+        pd.read_csv(EXAMPLE, dtype={"ID": str}),
+    ]
+    for form in forms:
+        got = spikepop.features(form)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+
+
+def test_errors_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match=r"tol_rate=-0.5: expected a number >= 0"):
+        spikepop.reconstruct(str(EXAMPLE), tol_rate=-0.5, progress=False)
+    with pytest.raises(ValueError, match=r"tonic_spread=0.5: expected a number of at least 1"):
+        spikepop.reconstruct(str(EXAMPLE), tonic_spread=0.5, progress=False)
+    with pytest.raises(ValueError, match=r"n=0: expected a whole number of at least 1"):
+        spikepop.reconstruct(str(EXAMPLE), n=0, progress=False)
+    with pytest.raises(ValueError, match="unknown model|no such|cannot"):
+        spikepop.predict(str(EXAMPLE), model="no-such-model")
+    with pytest.raises(OSError, match="no such file"):
+        spikepop.read(tmp_path / "missing.csv")
+    with pytest.raises(ValueError, match="not a finite number"):
+        spikepop.features({"a": [1.0, float("nan"), 3.0]})
+    bad = tmp_path / "bad.csv"
+    bad.write_text('ID,spiking_times\n1,"[3000.0, 3100.0"\n')
+    with pytest.raises(ValueError, match=r"bad.csv.*bracket"):
+        spikepop.read(bad)
+    # Nothing half-written: a refused folder is left as it was.
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    result = spikepop.reconstruct({"1": spikepop.read(EXAMPLE)["1"]}, n=2, seed=1, progress=False)
+    with pytest.raises(OSError, match="not an earlier reconstruction"):
+        result.save(keep)
+    assert [p.name for p in keep.iterdir()] == ["notes.txt"]
+
+
+def test_progress_is_reported_and_ctrl_c_stops_the_run():
+    seen = []
+    spikepop.reconstruct(str(EXAMPLE), n=4, seed=1, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (5, 5) and all(t == 5 for _, t in seen)
+    # A long run (1,000 models per recording) interrupted after half a second stops promptly.
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        spikepop.reconstruct(str(EXAMPLE), n=1000, seed=1, progress=False)
+    timer.cancel()
+
+
+def test_the_quickstart_runs():
+    pytest.importorskip("matplotlib")
+    script = ROOT / "examples" / "python" / "quickstart.py"
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr
+    assert "5 recordings, 5 ok, 250 models" in out.stdout
+    assert (ROOT / "out" / "quickstart.png").stat().st_size > 10_000
