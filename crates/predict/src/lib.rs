@@ -22,6 +22,7 @@ pub mod eval;
 pub mod features;
 pub mod net;
 pub mod output;
+#[cfg(feature = "train")]
 pub mod train;
 
 use std::path::Path;
