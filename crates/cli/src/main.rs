@@ -10,7 +10,6 @@ mod gui;
 mod input;
 mod model_cmd;
 mod output;
-mod population;
 mod predict;
 mod reconstruct;
 mod simulate;

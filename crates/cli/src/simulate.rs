@@ -1,16 +1,14 @@
 //! `spikepop simulate`: spike times (and optionally voltage traces) of every model of a population file.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use spikepop_models::sim::{Settings, simulate_batch};
-use spikepop_spikes::format_train;
+use anyhow::Result;
+use spikepop_models::sim::Settings;
+use spikepop_reconstruct::table::{self, PopulationTable};
 
 use crate::output::{
     cancel_flag, check_interrupted, model_by_name, progress, with_threads, write_atomic,
 };
-use crate::population::read_population;
 
 /// Simulate every model of a population file and write its spike times.
 #[derive(clap::Args)]
@@ -64,11 +62,11 @@ pub fn run(args: Args) -> Result<()> {
     settings
         .validate()
         .map_err(|e| anyhow::anyhow!("--{}", e.to_string().trim_start_matches("invalid ")))?;
-    let pop = read_population(&args.input, model)?;
+    let pop = PopulationTable::read(&args.input, model)?;
     let cancel = cancel_flag();
     let bar = progress(pop.len() as u64, "simulating");
     let out = with_threads(args.threads, || {
-        simulate_batch(model, &pop.g, &settings, cancel, || bar.inc(1))
+        table::simulate(model, &pop, &settings, cancel, || bar.inc(1))
     })??;
     bar.finish_and_clear();
     check_interrupted()?;
@@ -85,40 +83,13 @@ pub fn run(args: Args) -> Result<()> {
             unstable.join(", ")
         );
     }
-    let key = |i: usize| match &pop.members {
-        Some(m) => vec![pop.ids[i].as_str(), m[i].as_str()],
-        None => vec![pop.ids[i].as_str()],
-    };
-    let key_header: &[&str] = if pop.members.is_some() {
-        &["ID", "model"]
-    } else {
-        &["ID"]
-    };
     write_atomic(&args.output, |w| {
-        let mut csv = csv::Writer::from_writer(w);
-        csv.write_record(key_header.iter().chain(&["n_spikes", "spiking_times"]))?;
-        for (i, o) in out.iter().enumerate() {
-            let mut rec = key(i);
-            let n = o.spikes.len().to_string();
-            let times = format_train(&o.spikes);
-            rec.extend([n.as_str(), times.as_str()]);
-            csv.write_record(&rec)?;
-        }
-        csv.flush()?;
+        table::write_spikes(w, &pop, &out)?;
         Ok(())
     })?;
     if let Some(path) = &args.traces {
         write_atomic(path, |w| {
-            let mut w = std::io::BufWriter::new(w);
-            writeln!(w, "{},t,V", key_header.join(","))?;
-            for (i, o) in out.iter().enumerate() {
-                let k = key(i).join(",");
-                let tr = o.trace.as_ref().context("trace requested")?;
-                for (t, v) in tr.t.iter().zip(&tr.v) {
-                    writeln!(w, "{k},{t},{v}")?;
-                }
-            }
-            w.flush()?;
+            table::write_traces(w, &pop, &out)?;
             Ok(())
         })?;
     }

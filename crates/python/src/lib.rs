@@ -10,8 +10,10 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use spikepop_models::Model;
+use spikepop_models::sim::Settings;
 use spikepop_predict::Predictor;
 use spikepop_reconstruct::files::{self, PriorSource, Rendered};
+use spikepop_reconstruct::table::{PopulationTable, Vth};
 use spikepop_reconstruct::{Options, PipelineError, Priors, SearchSettings, pipeline};
 use spikepop_spikes::features::{Classifier, Features};
 use spikepop_spikes::{Format, ReadOptions, SpikeTrain, TimeUnit};
@@ -63,6 +65,36 @@ fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -
     Ok(b.build()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the worker threads: {e}")))?
         .install(f))
+}
+
+/// Runs `work` on `threads` worker threads while the calling thread keeps the interpreter: every 100 ms it
+/// calls `tick` (progress) and checks for Ctrl-C, which sets `cancel` (the work is expected to stop soon
+/// after) and is returned as the error once the work has stopped.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    cancel: &AtomicBool,
+    work: impl FnOnce() -> T + Send,
+    mut tick: impl FnMut(Python<'_>) -> PyResult<()>,
+) -> PyResult<T> {
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| with_threads(threads, work));
+        let mut interrupted = None;
+        while !worker.is_finished() {
+            py.detach(|| std::thread::sleep(Duration::from_millis(100)));
+            if let Err(e) = py.check_signals() {
+                cancel.store(true, Ordering::Relaxed);
+                interrupted = Some(e);
+                break;
+            }
+            tick(py)?;
+        }
+        let result = py.detach(|| worker.join());
+        if let Some(e) = interrupted {
+            return Err(e);
+        }
+        result.map_err(|_| PyRuntimeError::new_err("the run panicked"))?
+    })
 }
 
 /// The version of the library.
@@ -260,42 +292,28 @@ fn reconstruct(
     let done = AtomicUsize::new(0);
     let total = trains.len();
     let seed = settings.seed;
-    let outcomes = std::thread::scope(|scope| -> PyResult<_> {
-        let worker = scope.spawn(|| {
-            with_threads(threads, || {
-                pipeline::run(
-                    model,
-                    &trains,
-                    &priors,
-                    &search,
-                    seed,
-                    &|d| done.store(d, Ordering::Relaxed),
-                    &cancel,
-                )
-            })
-        });
-        // The calling thread keeps the interpreter: it reports progress and watches for Ctrl-C.
-        let mut interrupted = None;
-        while !worker.is_finished() {
-            py.detach(|| std::thread::sleep(Duration::from_millis(100)));
-            if let Err(e) = py.check_signals() {
-                cancel.store(true, Ordering::Relaxed);
-                interrupted = Some(e);
-                break;
-            }
-            if let Some(p) = &progress {
-                p.call1(py, (done.load(Ordering::Relaxed), total))?;
-            }
-        }
-        let result = py.detach(|| worker.join());
-        if let Some(e) = interrupted {
-            return Err(e);
-        }
-        match result {
-            Ok(r) => r,
-            Err(_) => Err(PyRuntimeError::new_err("the reconstruction panicked")),
-        }
-    })?;
+    let outcomes = interruptible(
+        py,
+        threads,
+        &cancel,
+        || {
+            pipeline::run(
+                model,
+                &trains,
+                &priors,
+                &search,
+                seed,
+                &|d| done.store(d, Ordering::Relaxed),
+                &cancel,
+            )
+        },
+        |py| match &progress {
+            Some(p) => p
+                .call1(py, (done.load(Ordering::Relaxed), total))
+                .map(|_| ()),
+            None => Ok(()),
+        },
+    )?;
     let outcomes = match outcomes {
         Ok(o) => o,
         Err(PipelineError::Interrupted) => {
@@ -329,6 +347,109 @@ fn save(
         .map_err(|e| PyOSError::new_err(e.to_string()))
 }
 
+/// The conductance columns of `model`, in its channel order.
+#[pyfunction]
+fn conductances(model_name: &str) -> PyResult<Vec<&'static str>> {
+    Ok(model(model_name)?.conductance_names().collect())
+}
+
+/// A population given as columns: IDs, the `model` column when there is one, conductance rows.
+type Columns = (Vec<String>, Option<Vec<String>>, Vec<Vec<f64>>);
+
+/// A population table from a file (`path`) or from columns (`ids`, `members`, `g`), checked.
+fn table(
+    model: &'static Model,
+    path: Option<PathBuf>,
+    columns: Option<Columns>,
+) -> PyResult<PopulationTable> {
+    match (path, columns) {
+        (Some(p), _) => {
+            if !p.exists() {
+                return Err(PyOSError::new_err(format!("{}: no such file", p.display())));
+            }
+            PopulationTable::read(&p, model).map_err(value_error)
+        }
+        (None, Some((ids, members, g))) => {
+            PopulationTable::new(model, ids, members, g).map_err(value_error)
+        }
+        (None, None) => Err(value_error("no population given")),
+    }
+}
+
+/// The DICs file of `spikepop dics`, as text.
+#[pyfunction]
+#[pyo3(signature = (model_name, path=None, columns=None, vth=None, threads=None))]
+fn dics_csv(
+    py: Python<'_>,
+    model_name: &str,
+    path: Option<PathBuf>,
+    columns: Option<Columns>,
+    vth: Option<String>,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let model = model(model_name)?;
+    let t = table(model, path, columns)?;
+    let vth = match vth {
+        Some(v) => v
+            .parse::<Vth>()
+            .map_err(|e| value_error(format!("vth={v}: {e}")))?,
+        None => Vth::Fixed(model.default_vth),
+    };
+    let buf = py.detach(|| {
+        with_threads(threads, || {
+            let rows = spikepop_reconstruct::table::dics(model, &t, vth).map_err(value_error)?;
+            let mut buf = Vec::new();
+            spikepop_reconstruct::table::write_dics(&mut buf, &t, &rows).map_err(value_error)?;
+            Ok::<_, PyErr>(buf)
+        })
+    })??;
+    String::from_utf8(buf).map_err(value_error)
+}
+
+/// The spikes file of `spikepop simulate`, as text. Ctrl-C stops the run (KeyboardInterrupt).
+#[pyfunction]
+#[pyo3(signature = (model_name, path=None, columns=None, duration=None, transient=None, dt=None, noise=0.0, seed=0, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn simulate_csv(
+    py: Python<'_>,
+    model_name: &str,
+    path: Option<PathBuf>,
+    columns: Option<Columns>,
+    duration: Option<f64>,
+    transient: Option<f64>,
+    dt: Option<f64>,
+    noise: f64,
+    seed: u64,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let model = model(model_name)?;
+    let t = table(model, path, columns)?;
+    let settings = Settings {
+        dt: dt.unwrap_or(model.default_dt),
+        duration: duration.unwrap_or(model.default_duration),
+        transient: transient.unwrap_or(model.default_transient),
+        noise_sigma: noise,
+        seed,
+        trace_every: None,
+    };
+    settings.validate().map_err(|e| {
+        // "invalid dt: ..." names the argument as Python spells it.
+        value_error(format!("{}={}", e.0.replace('-', "_"), e.1))
+    })?;
+    let cancel = AtomicBool::new(false);
+    let out = interruptible(
+        py,
+        threads,
+        &cancel,
+        || spikepop_reconstruct::table::simulate(model, &t, &settings, &cancel, || {}),
+        |_| Ok(()),
+    )?
+    .map_err(value_error)?;
+    let mut buf = Vec::new();
+    spikepop_reconstruct::table::write_spikes(&mut buf, &t, &out).map_err(value_error)?;
+    String::from_utf8(buf).map_err(value_error)
+}
+
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -339,5 +460,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(predict_csv, m)?)?;
     m.add_function(wrap_pyfunction!(reconstruct, m)?)?;
     m.add_function(wrap_pyfunction!(save, m)?)?;
+    m.add_function(wrap_pyfunction!(conductances, m)?)?;
+    m.add_function(wrap_pyfunction!(dics_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate_csv, m)?)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 worded for Python, and the input forms a notebook user has (paths, dicts, lists, DataFrames, neo-like
 objects). The command line is `SPIKEPOP_BIN` or the release build in the repository's target folder."""
 
+import json
 import os
 import signal
 import subprocess
@@ -130,3 +131,33 @@ def test_the_quickstart_runs():
     assert out.returncode == 0, out.stderr
     assert "5 recordings, 5 ok, 250 models" in out.stdout
     assert (ROOT / "out" / "quickstart.png").stat().st_size > 10_000
+
+
+def test_dics_and_simulate_are_the_command_lines(tmp_path):
+    pop_file = ROOT / "examples" / "stg_population.csv"
+    run_cli("dics", "--model", "stg", "--input", pop_file, "-o", tmp_path / "d.csv")
+    run_cli("simulate", "--model", "stg", "--input", pop_file, "--duration", 4000, "--noise", 2, "--seed", 5, "-o", tmp_path / "s.csv")
+    want_d = pd.read_csv(tmp_path / "d.csv", dtype={"ID": str})
+    pd.testing.assert_frame_equal(spikepop.dics(pop_file, model="stg"), want_d)
+    sims = spikepop.simulate(pop_file, model="stg", duration=4000, noise=2, seed=5)
+    want_s = pd.read_csv(tmp_path / "s.csv", dtype={"ID": str})
+    assert list(sims["ID"]) == list(want_s["ID"]) and list(sims["n_spikes"]) == list(want_s["n_spikes"])
+    for got, text in zip(sims["spiking_times"], want_s["spiking_times"]):
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_array_equal(got, np.array(json.loads(text)))
+    # A population as a DataFrame (a reconstruction's) gives the same as its file.
+    frame = pd.read_csv(pop_file, dtype={"ID": str})
+    pd.testing.assert_frame_equal(spikepop.dics(frame, model="stg"), want_d)
+    # Its DICs are those the reconstruction aimed at (g_s, g_u of population.csv).
+    result = spikepop.reconstruct({"1": spikepop.read(EXAMPLE)["1"]}, n=5, seed=2, progress=False)
+    d = spikepop.dics(result.population, model="stg")
+    np.testing.assert_allclose(d["g_s"], result.population["g_s"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(d["g_u"], result.population["g_u"], rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="missing column"):
+        spikepop.dics(frame.drop(columns=["g_Na"]), model="stg")
+    bad = frame.copy()
+    bad.loc[1, "g_Kd"] = -1.0
+    with pytest.raises(ValueError, match=r"line 2, field g_Kd: -1; expected a finite conductance >= 0"):
+        spikepop.simulate(bad, model="stg", duration=100)
+    with pytest.raises(ValueError, match=r"dt=0 ms; expected a step > 0"):
+        spikepop.simulate(pop_file, model="stg", dt=0.0)

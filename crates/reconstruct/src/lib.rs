@@ -13,6 +13,7 @@ pub mod files;
 pub mod pipeline;
 pub mod search;
 pub mod settings;
+pub mod table;
 pub mod verify;
 
 pub use pipeline::{Outcome, PipelineError, Predicted, Priors};

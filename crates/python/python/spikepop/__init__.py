@@ -33,11 +33,13 @@ __version__: str = _native.version()
 
 __all__ = [
     "Reconstruction",
+    "dics",
     "features",
     "models",
     "predict",
     "read",
     "reconstruct",
+    "simulate",
     "__version__",
 ]
 
@@ -143,6 +145,83 @@ def predict(trains: Trains, model: str = "stg", weights: Optional[PathLike] = No
     ids, times, _, _ = _trains(trains)
     w = os.fspath(weights) if weights is not None else None
     return _frame(_native.predict_csv(ids, times, model, w, threads))
+
+
+Population = Union[PathLike, "pd.DataFrame"]
+
+
+def _population(population: Population, model: str) -> Dict[str, Any]:
+    """How the native side takes a population: a file path, or columns from a DataFrame with ``ID``, an
+    optional ``model`` and one column per conductance of the model (the layout of ``population.csv``)."""
+    if isinstance(population, (str, os.PathLike)):
+        return {"path": os.fspath(population)}
+    if isinstance(population, pd.DataFrame):
+        names = _native.conductances(model)
+        missing = [c for c in ["ID", *names] if c not in population.columns]
+        if missing:
+            raise ValueError(
+                f"population: missing column(s) {', '.join(missing)}; expected ID,[model,]{','.join(names)}"
+            )
+        ids = [str(i) for i in population["ID"]]
+        members = [str(m) for m in population["model"]] if "model" in population.columns else None
+        g = population[names].to_numpy(dtype=np.float64).tolist()
+        return {"columns": (ids, members, g)}
+    raise TypeError(f"population: expected a path or a DataFrame; got {type(population).__name__}")
+
+
+def dics(population: Population, model: str = "stg", vth: Union[None, float, str] = None, threads: Optional[int] = None) -> pd.DataFrame:
+    """The threshold voltage and the DICs of every model of a population (``spikepop dics``):
+    ``ID, [model,] V_th, g_f, g_s, g_u, g_t``, dimensionless (divided by g_leak).
+
+    Args:
+        population: a population file's path or a DataFrame in its layout (``ID``, optional ``model``, one
+            column per conductance, e.g. ``Reconstruction.population``).
+        model: a built-in model's name or a model file's path.
+        vth: the voltage (mV) of the DICs, or ``"auto"`` for each model's first downward zero crossing of g_t
+            on [-90, 0] mV; default the model's V_th.
+        threads: worker threads (default: all cores); results do not depend on it.
+    """
+    v = None if vth is None else str(vth)
+    return _frame(_native.dics_csv(model, vth=v, threads=threads, **_population(population, model)))
+
+
+def simulate(
+    population: Population,
+    model: str = "stg",
+    duration: Optional[float] = None,
+    transient: Optional[float] = None,
+    dt: Optional[float] = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    threads: Optional[int] = None,
+) -> pd.DataFrame:
+    """Simulates every model of a population (``spikepop simulate``): ``ID, [model,] n_spikes,
+    spiking_times``, the spike times (absolute ms, after the transient) as numpy arrays.
+
+    Args:
+        population: as for :func:`dics`.
+        model: a built-in model's name or a model file's path.
+        duration, transient, dt: ms; default the model's (STG and DA: 6,000 / 12,000, 3,000, 0.05).
+        noise: sigma of the injected current noise (uA/cm^2, 1 kHz low-pass); seed: its seed.
+        threads: worker threads (default: all cores); results do not depend on it.
+
+    Ctrl-C (a notebook's interrupt) stops the run with KeyboardInterrupt.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed={seed!r}: expected a whole number of at least 0")
+    text = _native.simulate_csv(
+        model,
+        duration=duration,
+        transient=transient,
+        dt=dt,
+        noise=noise,
+        seed=seed,
+        threads=threads,
+        **_population(population, model),
+    )
+    frame = _frame(text)
+    frame["spiking_times"] = [_parse_cell(c) for c in frame["spiking_times"]]
+    return frame
 
 
 class Reconstruction:

@@ -21,3 +21,16 @@ def reconstruct(
     progress: Optional[Callable[[int, int], None]] = None,
 ) -> Tuple[bytes, bytes, bytes]: ...
 def save(out: str, population: bytes, summary: bytes, run: bytes) -> None: ...
+def conductances(model_name: str) -> List[str]: ...
+def dics_csv(model_name: str, path: Optional[str] = None, columns: Optional[Tuple[List[str], Optional[List[str]], List[List[float]]]] = None, vth: Optional[str] = None, threads: Optional[int] = None) -> str: ...
+def simulate_csv(
+    model_name: str,
+    path: Optional[str] = None,
+    columns: Optional[Tuple[List[str], Optional[List[str]], List[List[float]]]] = None,
+    duration: Optional[float] = None,
+    transient: Optional[float] = None,
+    dt: Optional[float] = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    threads: Optional[int] = None,
+) -> str: ...
