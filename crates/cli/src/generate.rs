@@ -1,11 +1,11 @@
 //! `spikepop generate`: populations of conductance vectors that reach target DICs (g_s, g_u), exactly N per
 //! target, with every conductance >= 0, reproducibly for a seed.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use spikepop_dics::{Generator, GeneratorOptions, SetupError, SolveMode, TargetSpec};
+use spikepop_reconstruct::table;
 
 use crate::output::{model_by_name, with_threads, write_atomic};
 
@@ -81,68 +81,17 @@ pub struct Args {
     output: PathBuf,
 }
 
-/// Reads a targets CSV: `ID,g_s,g_u[,sd_g_s,sd_g_u]`, any column order, extra columns ignored.
-fn read_targets(path: &Path) -> Result<Vec<(String, TargetSpec)>> {
-    let name = path.display();
-    let (mut rdr, headers) = crate::output::open_csv(path, "targets file")?;
-    let col = |n: &str| headers.iter().position(|h| h == n);
-    let (Some(id_col), Some(gs_col), Some(gu_col)) = (col("ID"), col("g_s"), col("g_u")) else {
-        bail!("{name}: line 1: expected the columns ID,g_s,g_u (and optionally sd_g_s,sd_g_u)");
-    };
-    let (sd_s_col, sd_u_col) = (col("sd_g_s"), col("sd_g_u"));
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{name}: malformed CSV"))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let id = rec.get(id_col).unwrap_or("").to_string();
-        if id.is_empty() {
-            bail!("{name}: line {line}, field ID: empty; expected an identifier");
-        }
-        if !seen.insert(id.clone()) {
-            bail!("{name}: line {line}: duplicate ID {id}; each target needs its own ID");
-        }
-        let num = |c: Option<usize>, field: &str, sd: bool| -> Result<f64> {
-            let Some(c) = c else { return Ok(0.0) };
-            let raw = rec.get(c).unwrap_or("");
-            match raw.parse::<f64>() {
-                Ok(v) if v.is_finite() && (!sd || v >= 0.0) => Ok(v),
-                _ => Err(anyhow!(
-                    "{name}: line {line}, field {field}: `{raw}`; expected a finite number{}",
-                    if sd { " >= 0" } else { "" }
-                )),
-            }
-        };
-        let t = TargetSpec::gaussian(
-            num(Some(gs_col), "g_s", false)?,
-            num(Some(gu_col), "g_u", false)?,
-            num(sd_s_col, "sd_g_s", true)?,
-            num(sd_u_col, "sd_g_u", true)?,
-        );
-        out.push((id, t));
-    }
-    if out.is_empty() {
-        bail!("{name}: no data rows after the header; expected one target per row");
-    }
-    Ok(out)
-}
-
 /// The command-line flag a setup error is about.
 fn flag_of(e: &SetupError) -> &'static str {
-    match e {
-        SetupError::UnknownChannel { .. }
-        | SetupError::DuplicateChannel(_)
-        | SetupError::Leak
-        | SetupError::PairSize(_)
-        | SetupError::SetSize(_)
-        | SetupError::UnsolvablePair { .. } => "--pair: ",
-        SetupError::BadVoltage(_) => "--vth: ",
-        SetupError::EmptyPopulation => "-n: ",
-        SetupError::NoAttempts => "--max-attempts: ",
-        SetupError::BadTarget { name: "g_s", .. } => "--gs: ",
-        SetupError::BadTarget { name: "g_u", .. } => "--gu: ",
-        SetupError::BadTarget { name: "sd_g_s", .. } => "--gs-sd: ",
-        SetupError::BadTarget { .. } => "--gu-sd: ",
+    match e.setting() {
+        Some("pair") => "--pair: ",
+        Some("vth") => "--vth: ",
+        Some("n") => "-n: ",
+        Some("max_attempts") => "--max-attempts: ",
+        Some("g_s") => "--gs: ",
+        Some("g_u") => "--gu: ",
+        Some("sd_g_s") => "--gs-sd: ",
+        Some("sd_g_u") => "--gu-sd: ",
         _ => "",
     }
 }
@@ -150,7 +99,7 @@ fn flag_of(e: &SetupError) -> &'static str {
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let targets: Vec<(String, TargetSpec)> = match &args.targets {
-        Some(path) => read_targets(path)?,
+        Some(path) => table::read_targets(path)?,
         None => {
             let (Some(gs), Some(gu)) = (args.gs, args.gu) else {
                 bail!("give --gs and --gu, or --targets FILE");
@@ -207,25 +156,10 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|r| r.as_ref().map_or(0, |p| p.len()))
         .sum();
+    let pops: Vec<_> = results.into_iter().filter_map(Result::ok).collect();
+    let ids: Vec<String> = targets.iter().map(|(id, _)| id.clone()).collect();
     write_atomic(&args.output, |w| {
-        let mut csv = csv::Writer::from_writer(w);
-        let mut header = vec!["ID", "model"];
-        header.extend(model.conductance_names());
-        header.extend(["g_f", "g_s", "g_u"]);
-        csv.write_record(&header)?;
-        let mut rec: Vec<String> = Vec::with_capacity(header.len());
-        for ((id, _), pop) in targets.iter().zip(&results) {
-            let pop = pop.as_ref().map_err(|e| anyhow!("{e}"))?;
-            for (k, (g, d)) in pop.iter().enumerate() {
-                rec.clear();
-                rec.push(id.clone());
-                rec.push(k.to_string());
-                rec.extend(g.iter().map(|x| x.to_string()));
-                rec.extend([d.g_f, d.g_s, d.g_u].map(|x| x.to_string()));
-                csv.write_record(&rec)?;
-            }
-        }
-        csv.flush()?;
+        table::write_generated(w, model, &ids, &pops)?;
         Ok(())
     })?;
     eprintln!(

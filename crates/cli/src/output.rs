@@ -66,20 +66,3 @@ pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Sen
 pub fn model_by_name(name: &str) -> Result<&'static spikepop_models::Model> {
     Ok(spikepop_models::registry::resolve(name)?)
 }
-
-/// Opens a CSV input (fields trimmed) and reads its header line; errors name the file and `what` it is.
-pub fn open_csv(
-    path: &Path,
-    what: &str,
-) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
-    let name = path.display();
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("{name}: cannot open the {what}"))?;
-    let headers = rdr
-        .headers()
-        .with_context(|| format!("{name}: cannot read the header line"))?
-        .clone();
-    Ok((rdr, headers))
-}

@@ -89,6 +89,32 @@ pub enum SetupError {
     },
 }
 
+impl SetupError {
+    /// The population setting this error is about, named as the Python package spells it (`pair`, `vth`,
+    /// `n`, `max_attempts`, `g_s`, `g_u`, `sd_g_s`, `sd_g_u`), so that each front end can word it as its
+    /// own flag or argument; `None` for errors about the model itself.
+    pub fn setting(&self) -> Option<&'static str> {
+        match self {
+            SetupError::UnknownChannel { .. }
+            | SetupError::DuplicateChannel(_)
+            | SetupError::Leak
+            | SetupError::PairSize(_)
+            | SetupError::SetSize(_)
+            | SetupError::UnsolvablePair { .. } => Some("pair"),
+            SetupError::BadVoltage(_) => Some("vth"),
+            SetupError::EmptyPopulation => Some("n"),
+            SetupError::NoAttempts => Some("max_attempts"),
+            SetupError::BadTarget { name, .. } => match *name {
+                "g_s" => Some("g_s"),
+                "g_u" => Some("g_u"),
+                "sd_g_s" => Some("sd_g_s"),
+                _ => Some("sd_g_u"),
+            },
+            _ => None,
+        }
+    }
+}
+
 /// A numerical failure for one model (never for a batch): the system is singular or ill-conditioned for
 /// these conductances, or the calcium coupling did not converge.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use spikepop_dics::{Generator, GeneratorOptions, SetupError, TargetSpec};
 use spikepop_models::Model;
 use spikepop_models::sim::Settings;
 use spikepop_predict::Predictor;
@@ -450,6 +451,77 @@ fn simulate_csv(
     String::from_utf8(buf).map_err(value_error)
 }
 
+/// A target as Python gives it: ID, g_s, g_u, sd_g_s, sd_g_u.
+type TargetRow = (String, f64, f64, f64, f64);
+
+/// A population-generation setup error, naming the Python argument.
+fn setup_error(e: SetupError) -> PyErr {
+    match e.setting() {
+        Some(name) => value_error(format!("{name}: {e}")),
+        None => value_error(e),
+    }
+}
+
+/// The population file of `spikepop generate`, as text: `n` models per target, from a targets file or from
+/// `(ID, g_s, g_u, sd_g_s, sd_g_u)` rows.
+#[pyfunction]
+#[pyo3(signature = (model_name, targets_path=None, targets=None, n=16, seed=0, pair=None, vth=None, max_attempts=1000, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn generate_csv(
+    py: Python<'_>,
+    model_name: &str,
+    targets_path: Option<PathBuf>,
+    targets: Option<Vec<TargetRow>>,
+    n: usize,
+    seed: u64,
+    pair: Option<Vec<String>>,
+    vth: Option<f64>,
+    max_attempts: u32,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let model = model(model_name)?;
+    let targets: Vec<(String, TargetSpec)> = match (targets_path, targets) {
+        (Some(p), _) => {
+            if !p.exists() {
+                return Err(PyOSError::new_err(format!("{}: no such file", p.display())));
+            }
+            spikepop_reconstruct::table::read_targets(&p).map_err(value_error)?
+        }
+        (None, Some(rows)) => rows
+            .into_iter()
+            .map(|(id, gs, gu, sds, sdu)| (id, TargetSpec::gaussian(gs, gu, sds, sdu)))
+            .collect(),
+        (None, None) => return Err(value_error("give g_s and g_u, or targets")),
+    };
+    if n == 0 {
+        return Err(setup_error(SetupError::EmptyPopulation));
+    }
+    for (_, t) in &targets {
+        t.validate().map_err(setup_error)?;
+    }
+    let opts = GeneratorOptions {
+        vth,
+        pair,
+        seed,
+        max_attempts,
+        ..GeneratorOptions::default()
+    };
+    let generator = Generator::new(model, &opts).map_err(setup_error)?;
+    let specs: Vec<TargetSpec> = targets.iter().map(|(_, t)| *t).collect();
+    let results = py
+        .detach(|| with_threads(threads, || generator.generate(&specs, n)))?
+        .map_err(setup_error)?;
+    let mut pops = Vec::with_capacity(results.len());
+    for ((id, _), r) in targets.iter().zip(results) {
+        pops.push(r.map_err(|e| value_error(format!("ID {id}: {e}")))?);
+    }
+    let ids: Vec<String> = targets.into_iter().map(|(id, _)| id).collect();
+    let mut buf = Vec::new();
+    spikepop_reconstruct::table::write_generated(&mut buf, model, &ids, &pops)
+        .map_err(value_error)?;
+    String::from_utf8(buf).map_err(value_error)
+}
+
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -463,5 +535,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conductances, m)?)?;
     m.add_function(wrap_pyfunction!(dics_csv, m)?)?;
     m.add_function(wrap_pyfunction!(simulate_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_csv, m)?)?;
     Ok(())
 }

@@ -161,3 +161,25 @@ def test_dics_and_simulate_are_the_command_lines(tmp_path):
         spikepop.simulate(bad, model="stg", duration=100)
     with pytest.raises(ValueError, match=r"dt=0 ms; expected a step > 0"):
         spikepop.simulate(pop_file, model="stg", dt=0.0)
+
+
+def test_generate_is_the_command_lines(tmp_path):
+    run_cli("generate", "--model", "stg", "--gs", 4, "--gu", 5, "--gs-sd", 1, "-n", 6, "--seed", 3, "--id", "a", "-o", tmp_path / "g.csv")
+    want = pd.read_csv(tmp_path / "g.csv", dtype={"ID": str})
+    got = spikepop.generate(model="stg", g_s=4, g_u=5, sd_g_s=1, n=6, seed=3, id="a")
+    pd.testing.assert_frame_equal(got, want)
+    # Many targets: a file or a DataFrame, the same models.
+    targets = tmp_path / "t.csv"
+    targets.write_text("ID,g_s,g_u\nx,-4,6\ny,8,3\n")
+    run_cli("generate", "--model", "stg", "--targets", targets, "-n", 3, "--seed", 1, "-o", tmp_path / "gt.csv")
+    want = pd.read_csv(tmp_path / "gt.csv", dtype={"ID": str})
+    pd.testing.assert_frame_equal(spikepop.generate(model="stg", targets=targets, n=3, seed=1), want)
+    frame = pd.DataFrame({"ID": ["x", "y"], "g_s": [-4.0, 8.0], "g_u": [6.0, 3.0]})
+    pd.testing.assert_frame_equal(spikepop.generate(model="stg", targets=frame, n=3, seed=1), want)
+    # Exact compensation: the DICs of the generated models are their targets.
+    d = spikepop.dics(want, model="stg")
+    np.testing.assert_allclose(d["g_s"], np.repeat([-4.0, 8.0], 3), atol=1e-6)
+    with pytest.raises(ValueError, match=r"^sd_g_s: "):
+        spikepop.generate(model="stg", g_s=1, g_u=1, sd_g_s=-1)
+    with pytest.raises(ValueError, match=r"^pair: "):
+        spikepop.generate(model="stg", g_s=1, g_u=1, pair=["Na", "nope"])

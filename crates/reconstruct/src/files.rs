@@ -9,39 +9,17 @@ use spikepop_models::Model;
 
 use crate::pipeline::{self, Outcome};
 use crate::search::{Prior, SearchSettings};
+use crate::table::{self, TableError};
 
 /// The columns a DIC distribution file must have.
 pub const PRIOR_COLUMNS: [&str; 5] = ["ID", "g_s", "sd_g_s", "g_u", "sd_g_u"];
 
-/// A DIC distribution file that cannot be used: the file, the line (1 is the header; 0 when unknown), and
-/// what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {}{problem}", file.display(), if *line > 0 { format!("line {line}: ") } else { String::new() })]
-pub struct PriorsError {
-    /// The file.
-    pub file: PathBuf,
-    /// The line (1 is the header; 0 when unknown).
-    pub line: u64,
-    /// What is wrong, and what was expected.
-    pub problem: String,
-}
-
 /// Reads the DIC distribution of every recording from a CSV with `ID,g_s,sd_g_s,g_u,sd_g_u` (more columns
 /// are ignored); a row whose four values are all empty marks a silent recording (`None`).
-pub fn read_priors(path: &Path) -> Result<HashMap<String, Option<Prior>>, PriorsError> {
-    let err = |line: u64, problem: String| PriorsError {
-        file: path.to_path_buf(),
-        line,
-        problem,
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| err(0, format!("cannot open the DIC file ({e})")))?;
-    let h = rdr
-        .headers()
-        .map_err(|e| err(1, format!("cannot read the header line ({e})")))?
-        .clone();
+pub fn read_priors(path: &Path) -> Result<HashMap<String, Option<Prior>>, TableError> {
+    let located = table::located(path);
+    let err = |line: u64, problem: String| located(line, None, problem);
+    let (mut rdr, h) = table::open_table(path, "DIC file")?;
     let mut cols = [0; 5];
     for (c, name) in cols.iter_mut().zip(PRIOR_COLUMNS) {
         *c = h.iter().position(|x| x == name).ok_or_else(|| {
@@ -53,10 +31,7 @@ pub fn read_priors(path: &Path) -> Result<HashMap<String, Option<Prior>>, Priors
     }
     let mut out = HashMap::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            err(line, format!("malformed CSV ({e})"))
-        })?;
+        let rec = rec.map_err(|e| table::malformed(path, e))?;
         let line = rec.position().map_or(0, |p| p.line());
         let id = rec[cols[0]].to_string();
         let fields: Vec<&str> = cols[1..]

@@ -38,6 +38,39 @@ pub struct TableError {
     pub problem: String,
 }
 
+/// The error maker of a table read from `path`: (line, field, problem) -> [`TableError`].
+pub(crate) fn located(path: &Path) -> impl Fn(u64, Option<&str>, String) -> TableError + '_ {
+    move |line, field, problem| TableError {
+        file: Some(path.to_path_buf()),
+        line,
+        field: field.map(str::to_string),
+        problem,
+    }
+}
+
+/// Opens a CSV table (`what` names it in errors) and reads its header line.
+pub(crate) fn open_table(
+    path: &Path,
+    what: &str,
+) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord), TableError> {
+    let err = located(path);
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| err(0, None, format!("cannot open the {what} ({e})")))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| err(1, None, format!("cannot read the header line ({e})")))?
+        .clone();
+    Ok((rdr, headers))
+}
+
+/// Why a record of a table cannot be read (malformed CSV), located.
+pub(crate) fn malformed(path: &Path, e: csv::Error) -> TableError {
+    let line = e.position().map_or(0, |p| p.line());
+    located(path)(line, None, format!("malformed CSV ({e})"))
+}
+
 /// Conductance vectors: one per row, in the model's channel order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PopulationTable {
@@ -96,20 +129,8 @@ impl PopulationTable {
     /// conductance (`g_Na`, ...) in any order; extra columns are ignored. Errors name the file, the line and
     /// the field.
     pub fn read(path: &Path, model: &Model) -> Result<PopulationTable, TableError> {
-        let err = |line: u64, field: Option<&str>, problem: String| TableError {
-            file: Some(path.to_path_buf()),
-            line,
-            field: field.map(str::to_string),
-            problem,
-        };
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| err(0, None, format!("cannot open the population file ({e})")))?;
-        let headers = rdr
-            .headers()
-            .map_err(|e| err(1, None, format!("cannot read the header line ({e})")))?
-            .clone();
+        let err = located(path);
+        let (mut rdr, headers) = open_table(path, "population file")?;
         let names: Vec<&str> = model.conductance_names().collect();
         if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
             return Err(err(
@@ -155,10 +176,7 @@ impl PopulationTable {
         };
         let mut seen = HashSet::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                err(line, None, format!("malformed CSV ({e})"))
-            })?;
+            let rec = rec.map_err(|e| malformed(path, e))?;
             let line = rec.position().map_or(0, |p| p.line());
             let id = rec.get(id_col).unwrap_or("").to_string();
             let member = member_col.map(|c| rec.get(c).unwrap_or("").to_string());
@@ -394,4 +412,99 @@ pub fn write_traces(
         }
     }
     w.flush()
+}
+
+/// Reads a targets CSV (`spikepop generate --targets`): `ID,g_s,g_u` and optionally `sd_g_s,sd_g_u`, in any
+/// column order, extra columns ignored. Errors name the file, the line and the field.
+pub fn read_targets(path: &Path) -> Result<Vec<(String, spikepop_dics::TargetSpec)>, TableError> {
+    let err = located(path);
+    let (mut rdr, headers) = open_table(path, "targets file")?;
+    let col = |n: &str| headers.iter().position(|h| h == n);
+    let (Some(id_col), Some(gs_col), Some(gu_col)) = (col("ID"), col("g_s"), col("g_u")) else {
+        return Err(err(
+            1,
+            None,
+            "expected the columns ID,g_s,g_u (and optionally sd_g_s,sd_g_u)".into(),
+        ));
+    };
+    let (sd_s_col, sd_u_col) = (col("sd_g_s"), col("sd_g_u"));
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| malformed(path, e))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let id = rec.get(id_col).unwrap_or("").to_string();
+        if id.is_empty() {
+            return Err(err(
+                line,
+                Some("ID"),
+                "empty; expected an identifier".into(),
+            ));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(err(
+                line,
+                None,
+                format!("duplicate ID {id}; each target needs its own ID"),
+            ));
+        }
+        let num = |c: Option<usize>, field: &str, sd: bool| -> Result<f64, TableError> {
+            let Some(c) = c else { return Ok(0.0) };
+            let raw = rec.get(c).unwrap_or("");
+            match raw.parse::<f64>() {
+                Ok(v) if v.is_finite() && (!sd || v >= 0.0) => Ok(v),
+                _ => Err(err(
+                    line,
+                    Some(field),
+                    format!(
+                        "`{raw}`; expected a finite number{}",
+                        if sd { " >= 0" } else { "" }
+                    ),
+                )),
+            }
+        };
+        let t = spikepop_dics::TargetSpec::gaussian(
+            num(Some(gs_col), "g_s", false)?,
+            num(Some(gu_col), "g_u", false)?,
+            num(sd_s_col, "sd_g_s", true)?,
+            num(sd_u_col, "sd_g_u", true)?,
+        );
+        out.push((id, t));
+    }
+    if out.is_empty() {
+        return Err(err(
+            0,
+            None,
+            "no data rows after the header; expected one target per row".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Writes the population file of `spikepop generate`: `ID,model,g_...,g_leak,g_f,g_s,g_u`, the populations
+/// of `targets` in order (`model` numbers the models of a target).
+pub fn write_generated(
+    w: impl Write,
+    model: &Model,
+    ids: &[String],
+    populations: &[spikepop_dics::Population],
+) -> csv::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    let mut header = vec!["ID", "model"];
+    header.extend(model.conductance_names());
+    header.extend(["g_f", "g_s", "g_u"]);
+    csv.write_record(&header)?;
+    let mut rec: Vec<String> = Vec::with_capacity(header.len());
+    for (id, pop) in ids.iter().zip(populations) {
+        for (k, (g, d)) in pop.iter().enumerate() {
+            rec.clear();
+            rec.push(id.clone());
+            rec.push(k.to_string());
+            rec.extend(g.iter().map(|x| x.to_string()));
+            rec.extend([d.g_f, d.g_s, d.g_u].map(|x| x.to_string()));
+            csv.write_record(&rec)?;
+        }
+    }
+    csv.flush()?;
+    Ok(())
 }

@@ -35,6 +35,7 @@ __all__ = [
     "Reconstruction",
     "dics",
     "features",
+    "generate",
     "models",
     "predict",
     "read",
@@ -167,6 +168,60 @@ def _population(population: Population, model: str) -> Dict[str, Any]:
         g = population[names].to_numpy(dtype=np.float64).tolist()
         return {"columns": (ids, members, g)}
     raise TypeError(f"population: expected a path or a DataFrame; got {type(population).__name__}")
+
+
+def generate(
+    model: str = "stg",
+    g_s: Optional[float] = None,
+    g_u: Optional[float] = None,
+    n: int = 16,
+    seed: int = 0,
+    *,
+    sd_g_s: float = 0.0,
+    sd_g_u: float = 0.0,
+    id: str = "0",
+    targets: Union[None, PathLike, "pd.DataFrame"] = None,
+    pair: Optional[Sequence[str]] = None,
+    vth: Optional[float] = None,
+    max_attempts: int = 1000,
+    threads: Optional[int] = None,
+) -> pd.DataFrame:
+    """Populations of models whose slow and ultraslow DICs reach targets (``spikepop generate``):
+    ``ID, model, g_<channel>..., g_f, g_s, g_u``, exactly ``n`` per target, every conductance >= 0.
+
+    Args:
+        model: a built-in model's name or a model file's path.
+        g_s, g_u: one target (with ``sd_g_s``, ``sd_g_u``: each model draws its own target from a Gaussian;
+            ``id`` names it); or ``targets``: a CSV's path or a DataFrame with ``ID, g_s, g_u`` and optionally
+            ``sd_g_s, sd_g_u``.
+        n: models per target. seed: random seed; the result does not depend on ``threads``.
+        pair: the two channels compensated, e.g. ``["A", "H"]`` (default: the model's rule per target).
+        vth: the voltage (mV) of the DICs (default the model's V_th). max_attempts: seeds a model may try.
+    """
+    for name, value, least in (("n", n, 1), ("seed", seed, 0), ("max_attempts", max_attempts, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name}={value!r}: expected a whole number of at least {least}")
+    kwargs: Dict[str, Any] = dict(n=n, seed=seed, pair=list(pair) if pair is not None else None, vth=vth,
+                                  max_attempts=max_attempts, threads=threads)
+    if targets is not None:
+        if g_s is not None or g_u is not None:
+            raise ValueError("give g_s and g_u, or targets, not both")
+        if isinstance(targets, pd.DataFrame):
+            missing = [c for c in ("ID", "g_s", "g_u") if c not in targets.columns]
+            if missing:
+                raise ValueError(f"targets: missing column(s) {', '.join(missing)}; expected ID,g_s,g_u[,sd_g_s,sd_g_u]")
+            rows = [
+                (str(r["ID"]), float(r["g_s"]), float(r["g_u"]), float(r.get("sd_g_s", 0.0)), float(r.get("sd_g_u", 0.0)))
+                for _, r in targets.iterrows()
+            ]
+            text = _native.generate_csv(model, targets=rows, **kwargs)
+        else:
+            text = _native.generate_csv(model, targets_path=os.fspath(targets), **kwargs)
+    else:
+        if g_s is None or g_u is None:
+            raise ValueError("give g_s and g_u, or targets")
+        text = _native.generate_csv(model, targets=[(str(id), float(g_s), float(g_u), float(sd_g_s), float(sd_g_u))], **kwargs)
+    return _frame(text)
 
 
 def dics(population: Population, model: str = "stg", vth: Union[None, float, str] = None, threads: Optional[int] = None) -> pd.DataFrame:

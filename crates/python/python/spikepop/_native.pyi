@@ -34,3 +34,14 @@ def simulate_csv(
     seed: int = 0,
     threads: Optional[int] = None,
 ) -> str: ...
+def generate_csv(
+    model_name: str,
+    targets_path: Optional[str] = None,
+    targets: Optional[List[Tuple[str, float, float, float, float]]] = None,
+    n: int = 16,
+    seed: int = 0,
+    pair: Optional[List[str]] = None,
+    vth: Optional[float] = None,
+    max_attempts: int = 1000,
+    threads: Optional[int] = None,
+) -> str: ...
