@@ -522,6 +522,61 @@ fn generate_csv(
     String::from_utf8(buf).map_err(value_error)
 }
 
+/// Trains as Python gets them: IDs and times (ms) as numpy arrays.
+type Trains<'py> = (Vec<String>, Vec<Bound<'py, PyArray1<f64>>>);
+
+/// Synthetic spike trains (`spikepop synth`): (IDs, times in ms). `None` keeps the library's default.
+#[pyfunction]
+#[pyo3(signature = (kind, n, seed, duration, jitter, drop, rate=None, period=None, spikes_per_burst=None, intra_hz=None))]
+#[allow(clippy::too_many_arguments)]
+fn synth<'py>(
+    py: Python<'py>,
+    kind: &str,
+    n: usize,
+    seed: u64,
+    duration: f64,
+    jitter: f64,
+    drop: f64,
+    rate: Option<f64>,
+    period: Option<f64>,
+    spikes_per_burst: Option<usize>,
+    intra_hz: Option<f64>,
+) -> PyResult<Trains<'py>> {
+    use spikepop_spikes::synth::{Kind, SynthParams};
+    let kind = match kind {
+        "tonic" => Kind::Tonic,
+        "bursting" => Kind::Bursting,
+        "poisson" => Kind::Poisson,
+        "irregular" => Kind::Irregular,
+        k => {
+            return Err(value_error(format!(
+                "kind='{k}': expected tonic, bursting, poisson or irregular"
+            )));
+        }
+    };
+    let d = SynthParams::default();
+    let params = SynthParams {
+        kind,
+        rate_hz: rate.unwrap_or(d.rate_hz),
+        period_ms: period.unwrap_or(d.period_ms),
+        spikes_per_burst: spikes_per_burst.unwrap_or(d.spikes_per_burst),
+        intra_hz: intra_hz.unwrap_or(d.intra_hz),
+        duration_ms: duration,
+        jitter_ms: jitter,
+        drop,
+    };
+    let trains = py
+        .detach(|| spikepop_spikes::synth::trains(&params, n, seed))
+        .map_err(value_error)?;
+    Ok((
+        trains.iter().map(|t| t.id.clone()).collect(),
+        trains
+            .iter()
+            .map(|t| PyArray1::from_slice(py, &t.times_ms))
+            .collect(),
+    ))
+}
+
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -536,5 +591,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dics_csv, m)?)?;
     m.add_function(wrap_pyfunction!(simulate_csv, m)?)?;
     m.add_function(wrap_pyfunction!(generate_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(synth, m)?)?;
     Ok(())
 }

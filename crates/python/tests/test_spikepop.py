@@ -183,3 +183,17 @@ def test_generate_is_the_command_lines(tmp_path):
         spikepop.generate(model="stg", g_s=1, g_u=1, sd_g_s=-1)
     with pytest.raises(ValueError, match=r"^pair: "):
         spikepop.generate(model="stg", g_s=1, g_u=1, pair=["Na", "nope"])
+
+
+def test_synth_is_the_command_lines(tmp_path):
+    run_cli("synth", "--kind", "bursting", "--period", 800, "--spikes-per-burst", 4, "--jitter", 0.5, "-n", 3, "--seed", 9, "-o", tmp_path / "b.csv")
+    want = spikepop.read(tmp_path / "b.csv")
+    got = spikepop.synth("bursting", n=3, seed=9, period=800, spikes_per_burst=4, jitter=0.5)
+    assert list(got) == list(want)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=0, atol=1e-9)
+    f = spikepop.features(got)
+    assert (f["label"] == "bursting").all()
+    np.testing.assert_allclose(f["spikes_per_burst"], 4.0, atol=0.2)
+    with pytest.raises(ValueError, match="kind='wavy'"):
+        spikepop.synth("wavy")

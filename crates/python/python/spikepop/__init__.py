@@ -41,6 +41,7 @@ __all__ = [
     "read",
     "reconstruct",
     "simulate",
+    "synth",
     "__version__",
 ]
 
@@ -68,6 +69,36 @@ def read(path: PathLike, format: Optional[str] = None, unit: Optional[str] = Non
     ids, times, _, notes = _native.read(os.fspath(path), format, unit)
     for note in notes:
         warnings.warn(note, stacklevel=2)
+    return dict(zip(ids, times))
+
+
+def synth(
+    kind: str = "tonic",
+    n: int = 1,
+    seed: int = 0,
+    *,
+    rate: Optional[float] = None,
+    period: Optional[float] = None,
+    spikes_per_burst: Optional[int] = None,
+    intra_hz: Optional[float] = None,
+    duration: float = 10_000.0,
+    jitter: float = 0.0,
+    drop: float = 0.0,
+) -> Dict[str, np.ndarray]:
+    """Synthetic spike trains with known structure (``spikepop synth``): ``{ID: spike times in ms}``.
+
+    Args:
+        kind: ``tonic`` (regular at ``rate`` Hz, default 10), ``bursting`` (``spikes_per_burst`` spikes, default
+            5, at ``intra_hz``, default 100, every ``period`` ms, default 1000), ``poisson`` or ``irregular``
+            (gamma, shape 2) at ``rate``.
+        n: trains; seed: random seed (the same trains for the same seed).
+        duration: ms; jitter: sd of Gaussian jitter on every spike (ms); drop: probability of missing a spike.
+    """
+    for name, value, least in (("n", n, 1), ("seed", seed, 0)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name}={value!r}: expected a whole number of at least {least}")
+    ids, times = _native.synth(kind, n, seed, float(duration), float(jitter), float(drop), rate=rate,
+                               period=period, spikes_per_burst=spikes_per_burst, intra_hz=intra_hz)
     return dict(zip(ids, times))
 
 

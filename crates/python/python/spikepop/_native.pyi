@@ -45,3 +45,15 @@ def generate_csv(
     max_attempts: int = 1000,
     threads: Optional[int] = None,
 ) -> str: ...
+def synth(
+    kind: str,
+    n: int,
+    seed: int,
+    duration: float,
+    jitter: float,
+    drop: float,
+    rate: Optional[float] = None,
+    period: Optional[float] = None,
+    spikes_per_burst: Optional[int] = None,
+    intra_hz: Optional[float] = None,
+) -> Tuple[List[str], List[np.ndarray]]: ...
