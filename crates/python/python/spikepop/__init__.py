@@ -49,6 +49,15 @@ PathLike = Union[str, "os.PathLike[str]"]
 Trains = Union[PathLike, Mapping[Any, Any], Sequence[Any], "pd.DataFrame"]
 
 
+def _whole(**least: Tuple[Any, int]) -> None:
+    """Checks whole-number arguments: ``name=(value, least)``; ``None`` values keep their default."""
+    for name, (value, low) in least.items():
+        if value is None:
+            continue
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name}={value!r}: expected a whole number of at least {low}")
+
+
 def models() -> List[str]:
     """The names of the built-in models (``stg``, ``da``). Any function also takes a model file's path."""
     return list(_native.models())
@@ -94,9 +103,7 @@ def synth(
         n: trains; seed: random seed (the same trains for the same seed).
         duration: ms; jitter: sd of Gaussian jitter on every spike (ms); drop: probability of missing a spike.
     """
-    for name, value, least in (("n", n, 1), ("seed", seed, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-            raise ValueError(f"{name}={value!r}: expected a whole number of at least {least}")
+    _whole(n=(n, 1), seed=(seed, 0))
     ids, times = _native.synth(kind, n, seed, float(duration), float(jitter), float(drop), rate=rate,
                                period=period, spikes_per_burst=spikes_per_burst, intra_hz=intra_hz)
     return dict(zip(ids, times))
@@ -229,9 +236,7 @@ def generate(
         pair: the two channels compensated, e.g. ``["A", "H"]`` (default: the model's rule per target).
         vth: the voltage (mV) of the DICs (default the model's V_th). max_attempts: seeds a model may try.
     """
-    for name, value, least in (("n", n, 1), ("seed", seed, 0), ("max_attempts", max_attempts, 1)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-            raise ValueError(f"{name}={value!r}: expected a whole number of at least {least}")
+    _whole(n=(n, 1), seed=(seed, 0), max_attempts=(max_attempts, 1))
     kwargs: Dict[str, Any] = dict(n=n, seed=seed, pair=list(pair) if pair is not None else None, vth=vth,
                                   max_attempts=max_attempts, threads=threads)
     if targets is not None:
@@ -293,8 +298,7 @@ def simulate(
 
     Ctrl-C (a notebook's interrupt) stops the run with KeyboardInterrupt.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r}: expected a whole number of at least 0")
+    _whole(seed=(seed, 0))
     text = _native.simulate_csv(
         model,
         duration=duration,
@@ -399,10 +403,8 @@ def reconstruct(
     Returns:
         A :class:`Reconstruction`. Ctrl-C (or a notebook's interrupt) stops the run with KeyboardInterrupt.
     """
-    for name, value, least in (("n", n, 1), ("seed", seed, 0), ("max_candidates", max_candidates, 1),
-                               ("refine_rounds", refine_rounds, 0), ("tonic_tries", tonic_tries, 1)):
-        if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least):
-            raise ValueError(f"{name}={value!r}: expected a whole number of at least {least}")
+    _whole(n=(n, 1), seed=(seed, 0), max_candidates=(max_candidates, 1), refine_rounds=(refine_rounds, 0),
+           tonic_tries=(tonic_tries, 1))
     ids, times, input_name, fmt = _trains(trains, format, unit)
     settings = dict(
         n=n,
