@@ -79,6 +79,10 @@ def test_every_input_form_gives_the_same_trains():
         [v for v in trains.values()],
         [Quantity(v / 1000.0, k) for k, v in trains.items()],
         pd.read_csv(EXAMPLE, dtype={"ID": str}),
+        # The long layout, one spike per row, in seconds.
+        pd.DataFrame(
+            [(k, t / 1000.0) for k, v in trains.items() for t in v], columns=["ID", "time_s"]
+        ),
     ]
     for form in forms:
         got = spikepop.features(form)

@@ -11,8 +11,8 @@ The same library as the ``spikepop`` command line, for notebooks and analysis pi
     result.save("out/stg")                                  # exactly the files of `spikepop reconstruct`
 
 Trains can be given as a file path (any format the command line reads), a dict ``{ID: times}``, a list of
-arrays (IDs "1", "2", ...), a pandas DataFrame with ``ID`` and ``spiking_times`` columns (the reference CSV
-layout), or a list of ``neo.SpikeTrain`` objects (converted to ms). Times are in ms. Every function takes
+arrays (IDs "1", "2", ...), a pandas DataFrame in one of the CSV layouts (``ID`` and ``spiking_times``: the
+reference layout; ``ID`` and ``time``, ``time_ms`` or ``time_s``, one spike per row: the long layout), or a list of ``neo.SpikeTrain`` objects (converted to ms). Times are in ms. Every function takes
 the same names and defaults as the command line's flags (``--tol-rate`` is ``tol_rate``).
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -140,9 +141,20 @@ def _trains(trains: Trains, format: Optional[str] = None, unit: Optional[str] = 
             warnings.warn(note, stacklevel=3)
         return list(ids), list(times), path, fmt
     if isinstance(trains, pd.DataFrame):
+        time_columns = {"time", "spike_time", "time_ms", "spike_time_ms", "time_s", "spike_time_s"}
+        if "spiking_times" not in trains.columns and any(str(c).strip().lower() in time_columns for c in trains.columns):
+            # The long layout (one spike per row): read exactly as the command line reads such a file.
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "trains.csv")
+                trains.to_csv(path, index=False)
+                ids, times, _, notes = _native.read(path, "long", unit)
+            for note in notes:
+                warnings.warn(note.replace(path, "DataFrame"), stacklevel=3)
+            return list(ids), list(times), "<python>", "python"
         if "spiking_times" not in trains.columns:
             raise ValueError(
-                f"a DataFrame of trains needs a spiking_times column (the reference layout); found {list(trains.columns)}"
+                "a DataFrame of trains needs a spiking_times column (the reference layout) or a time column "
+                f"(time, time_ms or time_s: the long layout, one spike per row); found {list(trains.columns)}"
             )
         ids = [str(i) for i in trains["ID"]] if "ID" in trains.columns else [str(i + 1) for i in range(len(trains))]
         return ids, [_parse_cell(c) for c in trains["spiking_times"]], "<python>", "python"
