@@ -9,7 +9,7 @@ use spikepop_predict::features::is_silent;
 use spikepop_predict::train::{COVERAGE_1SD, COVERAGE_2SD, calibrate};
 
 use crate::output::{model_by_name, with_threads, write_atomic};
-use crate::train::read_all;
+use spikepop_predict::samples::read_all;
 
 /// Refit the sd calibration of the DIC predictor on data with known DICs: one factor per label and DIC that
 /// puts the 1-sd and 2-sd coverage of the true values closest to the centres of their bands.

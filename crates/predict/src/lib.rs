@@ -23,6 +23,8 @@ pub mod features;
 pub mod net;
 pub mod output;
 #[cfg(feature = "train")]
+pub mod samples;
+#[cfg(feature = "train")]
 pub mod train;
 
 use std::path::Path;
