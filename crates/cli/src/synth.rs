@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use spikepop_spikes::format_train;
 use spikepop_spikes::synth::{self, Kind, SynthParams};
 
 use crate::output::write_atomic;
@@ -95,12 +94,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let trains = synth::trains(&params, args.n, args.seed)?;
     write_atomic(&args.output, |w| {
-        let mut csv = csv::Writer::from_writer(w);
-        csv.write_record(["ID", "spiking_times"])?;
-        for t in &trains {
-            csv.write_record([t.id.as_str(), format_train(&t.times_ms).as_str()])?;
-        }
-        csv.flush()?;
+        spikepop_spikes::write_reference_csv(w, &trains)?;
         Ok(())
     })
     .with_context(|| format!("cannot write {}", args.output.display()))?;

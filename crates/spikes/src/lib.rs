@@ -45,4 +45,4 @@ mod train;
 
 pub use error::{Location, ReadError, TrainParseError};
 pub use read::{Format, ReadOptions, Recordings, SpikeTrain, TimeUnit, guess_format, read_trains};
-pub use train::{format_train, parse_train};
+pub use train::{format_train, parse_train, write_reference_csv};

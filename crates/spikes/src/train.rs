@@ -119,6 +119,21 @@ pub(crate) fn split_values<'a>(
     }
 }
 
+/// Writes trains in the reference CSV layout: `ID,spiking_times`, one row per train, the times as
+/// [`format_train`] writes them (what every command reads back exactly).
+pub fn write_reference_csv(
+    w: impl std::io::Write,
+    trains: &[crate::SpikeTrain],
+) -> csv::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(["ID", "spiking_times"])?;
+    for t in trains {
+        csv.write_record([t.id.as_str(), format_train(&t.times_ms).as_str()])?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
