@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use spikepop_models::sim::Settings;
+use spikepop_models::sim::{Settings, simulate_batch};
 use spikepop_reconstruct::table::{self, PopulationTable};
 
 use crate::output::{
@@ -66,7 +66,7 @@ pub fn run(args: Args) -> Result<()> {
     let cancel = cancel_flag();
     let bar = progress(pop.len() as u64, "simulating");
     let out = with_threads(args.threads, || {
-        table::simulate(model, &pop, &settings, cancel, || bar.inc(1))
+        simulate_batch(model, &pop.g, &settings, cancel, || bar.inc(1))
     })??;
     bar.finish_and_clear();
     check_interrupted()?;

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueEr
 use pyo3::prelude::*;
 use spikepop_dics::{Generator, GeneratorOptions, SetupError, TargetSpec};
 use spikepop_models::Model;
-use spikepop_models::sim::Settings;
+use spikepop_models::sim::{Settings, simulate_batch};
 use spikepop_predict::Predictor;
 use spikepop_reconstruct::files::{self, PriorSource, Rendered};
 use spikepop_reconstruct::table::{PopulationTable, Vth};
@@ -155,6 +155,19 @@ fn read<'py>(
         .map(|t| PyArray1::from_slice(py, &t.times_ms))
         .collect();
     Ok((ids, arrays, rec.format.as_str(), rec.warnings))
+}
+
+/// Spike times from a reference-layout cell (`"[t1, t2, ...]"`; `[]`, empty and `NaN` are empty trains).
+#[pyfunction]
+fn parse_train<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let t = text.trim();
+    let times = if t.is_empty() || t.eq_ignore_ascii_case("nan") {
+        Vec::new()
+    } else {
+        spikepop_spikes::parse_train(t)
+            .map_err(|e| value_error(format!("spiking_times {}: {e}", &t[..t.len().min(40)])))?
+    };
+    Ok(PyArray1::from_vec(py, times))
 }
 
 /// The features file of `spikepop features`, as text.
@@ -442,7 +455,7 @@ fn simulate_csv(
         py,
         threads,
         &cancel,
-        || spikepop_reconstruct::table::simulate(model, &t, &settings, &cancel, || {}),
+        || simulate_batch(model, &t.g, &settings, &cancel, || {}),
         |_| Ok(()),
     )?
     .map_err(value_error)?;
@@ -583,6 +596,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(models, m)?)?;
     m.add_function(wrap_pyfunction!(read, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_train, m)?)?;
     m.add_function(wrap_pyfunction!(features_csv, m)?)?;
     m.add_function(wrap_pyfunction!(predict_csv, m)?)?;
     m.add_function(wrap_pyfunction!(reconstruct, m)?)?;

@@ -524,9 +524,13 @@ fn per_target(
             }
         }
         let passed = run.simulate(candidates, noise_stream(index, round), out)?;
+        // What each target tries next: a retry whose conductances could not be compensated keeps its
+        // point, a fresh draw that could not is dropped, a model that failed verification is retried at its
+        // DICs.
         let mut again: Vec<Option<TargetSpec>> = targets
             .iter()
-            .map(|&(t, _)| (t.sd_g_s == 0.0).then_some(t))
+            .enumerate()
+            .map(|(i, &(t, _))| (i < retries).then_some(t))
             .collect();
         for ((i, point), ok) in made.into_iter().zip(passed) {
             again[i] = (!ok).then_some(point);

@@ -6,12 +6,11 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
 use spikepop_dics::{Dics, Kernel, VthFinder};
 use spikepop_models::Model;
-use spikepop_models::sim::{Outcome, Settings, SettingsError, simulate_batch};
+use spikepop_models::sim::Outcome;
 use spikepop_spikes::format_train;
 
 /// A population table that cannot be used: where (the file when there is one, the line, the field) and what
@@ -101,6 +100,14 @@ impl PopulationTable {
         members: Option<Vec<String>>,
         g: Vec<Vec<f64>>,
     ) -> Result<PopulationTable, TableError> {
+        if ids.len() != g.len() || members.as_ref().is_some_and(|m| m.len() != ids.len()) {
+            return Err(TableError {
+                file: None,
+                line: 0,
+                field: None,
+                problem: format!("{} IDs for {} conductance rows", ids.len(), g.len()),
+            });
+        }
         let names: Vec<&str> = model.conductance_names().collect();
         let mut seen = HashSet::new();
         for (i, (id, row)) in ids.iter().zip(&g).enumerate() {
@@ -113,14 +120,6 @@ impl PopulationTable {
                     problem,
                 },
             )?;
-        }
-        if ids.len() != g.len() || members.as_ref().is_some_and(|m| m.len() != ids.len()) {
-            return Err(TableError {
-                file: None,
-                line: 0,
-                field: None,
-                problem: format!("{} IDs for {} conductance rows", ids.len(), g.len()),
-            });
         }
         Ok(PopulationTable { ids, members, g })
     }
@@ -361,19 +360,6 @@ pub fn write_dics(w: impl Write, table: &PopulationTable, rows: &[(f64, Dics)]) 
     }
     csv.flush()?;
     Ok(())
-}
-
-/// Simulates every row (in parallel on rayon's current pool; `on_done` after each), with `settings`
-/// checked first.
-pub fn simulate(
-    model: &Model,
-    table: &PopulationTable,
-    settings: &Settings,
-    cancel: &AtomicBool,
-    on_done: impl Fn() + Sync,
-) -> Result<Vec<Outcome>, SettingsError> {
-    settings.validate()?;
-    simulate_batch(model, &table.g, settings, cancel, on_done)
 }
 
 /// Writes the spikes file of `spikepop simulate`: `ID,[model,]n_spikes,spiking_times` (absolute ms).

@@ -76,9 +76,7 @@ def read(path: PathLike, format: Optional[str] = None, unit: Optional[str] = Non
         ``{ID: spike times in ms}`` in the file's order. What the reader noticed (sorted trains, removed
         duplicates) is reported with :func:`warnings.warn`.
     """
-    ids, times, _, notes = _native.read(os.fspath(path), format, unit)
-    for note in notes:
-        warnings.warn(note, stacklevel=2)
+    ids, times, _ = _read(path, format, unit)
     return dict(zip(ids, times))
 
 
@@ -110,6 +108,14 @@ def synth(
     return dict(zip(ids, times))
 
 
+def _read(path: PathLike, format: Optional[str], unit: Optional[str]) -> Tuple[List[str], List[np.ndarray], str]:
+    """IDs, times and the format of a file; what the reader noticed becomes a warning (at the user's call)."""
+    ids, times, fmt, notes = _native.read(os.fspath(path), format, unit)
+    for note in notes:
+        warnings.warn(note, stacklevel=4)
+    return list(ids), list(times), fmt
+
+
 def _times(x: Any) -> np.ndarray:
     """Spike times in ms as a float array: numpy-like, or a neo/quantities object (converted to ms)."""
     if hasattr(x, "rescale"):
@@ -118,15 +124,10 @@ def _times(x: Any) -> np.ndarray:
 
 
 def _parse_cell(cell: Any) -> np.ndarray:
-    """A ``spiking_times`` cell: the reference layout's ``"[t1, t2, ...]"`` text, or a sequence."""
+    """A ``spiking_times`` cell: the reference layout's ``"[t1, t2, ...]"`` text (read by the library's
+    parser), or a sequence."""
     if isinstance(cell, str):
-        text = cell.strip()
-        if text.lower() in ("", "nan", "[]"):
-            return np.empty(0)
-        if not (text.startswith("[") and text.endswith("]")):
-            raise ValueError(f"spiking_times cell {text[:40]!r}: expected \"[t1, t2, ...]\"")
-        body = text[1:-1].strip()
-        return np.array([float(v) for v in body.split(",")]) if body else np.empty(0)
+        return _native.parse_train(cell)
     if cell is None or (isinstance(cell, float) and np.isnan(cell)):
         return np.empty(0)
     return _times(cell)
@@ -135,11 +136,8 @@ def _parse_cell(cell: Any) -> np.ndarray:
 def _trains(trains: Trains, format: Optional[str] = None, unit: Optional[str] = None) -> Tuple[List[str], List[np.ndarray], str, str]:
     """IDs, times, and how `run.json` names the input and its format."""
     if isinstance(trains, (str, os.PathLike)):
-        path = os.fspath(trains)
-        ids, times, fmt, notes = _native.read(path, format, unit)
-        for note in notes:
-            warnings.warn(note, stacklevel=3)
-        return list(ids), list(times), path, fmt
+        ids, times, fmt = _read(trains, format, unit)
+        return ids, times, os.fspath(trains), fmt
     if isinstance(trains, pd.DataFrame):
         time_columns = {"time", "spike_time", "time_ms", "spike_time_ms", "time_s", "spike_time_s"}
         if "spiking_times" not in trains.columns and any(str(c).strip().lower() in time_columns for c in trains.columns):
