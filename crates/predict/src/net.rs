@@ -40,10 +40,12 @@ pub struct Dense {
 
 impl Dense {
     /// `out[b] = x[b] W + bias` for a batch of rows. Each row is computed on its own, in the same order of
-    /// operations whatever the batch and the CPU (no fused multiply-add), so a train's prediction does not
-    /// depend on the trains batched with it nor on the machine; on x86-64 CPUs with AVX2 the same loop runs
-    /// on 8-wide vectors (batched predictions 1.34x faster, `notes/predictor-log.md` section 5). The
-    /// simulator's `multiversion` dispatch was measured here too: 8% slower in the same benchmark run.
+    /// operations whatever the batch and the CPU: each output starts from its bias and adds `x_k w_kj` for
+    /// k = 0, 1, ... with one fused multiply-add each (one rounding, as IEEE 754 defines it), so a train's
+    /// prediction does not depend on the trains batched with it nor on the machine. On x86-64 CPUs with AVX2
+    /// and FMA (and on every aarch64 CPU) the loop runs on vector FMA instructions; elsewhere `f32::mul_add`
+    /// computes the same bits in software, much more slowly. The simulator's `multiversion` dispatch was
+    /// measured here too: 8% slower in the same benchmark run.
     fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
         assert_eq!(self.w.len(), self.d_in * self.d_out, "weight shape");
         assert_eq!(self.b.len(), self.d_out, "bias shape");
@@ -51,8 +53,8 @@ impl Dense {
         out.clear();
         out.resize(rows * self.d_out, 0.0);
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
+        if has_avx2_fma() {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
             unsafe { self.rows_avx2(x, out) };
             return;
         }
@@ -60,12 +62,12 @@ impl Dense {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn rows_avx2(&self, x: &[f32], out: &mut [f32]) {
         self.rows(x, out);
     }
 
-    /// Every row as [`Dense::row`] computes it, in tiles of [`TILE_ROWS`] rows and [`TILE_COLS`] outputs whose
+    /// Every row as [`Dense::row_cols`] computes it, in tiles of [`TILE_ROWS`] rows and [`TILE_COLS`] outputs whose
     /// sums stay in registers while each weight is loaded once per tile (not once per row). Each output still
     /// starts from its bias and adds `x_k w_kj` for k = 0, 1, ... in order, so the bits are those of the plain
     /// loop (tested); an `x_k` of 0 adds a signed zero, which leaves a sum as it is.
@@ -86,7 +88,7 @@ impl Dense {
                     for (r, a) in acc.iter_mut().enumerate() {
                         let xi = x[(r0 + r) * d_in + k];
                         for (aj, wj) in a.iter_mut().zip(w) {
-                            *aj += xi * wj;
+                            *aj = xi.mul_add(*wj, *aj);
                         }
                     }
                 }
@@ -114,7 +116,8 @@ impl Dense {
         }
     }
 
-    /// Outputs `from..d_out` of one row: the bias, then `x_k w_kj` added for k = 0, 1, ... (the definition).
+    /// Outputs `from..d_out` of one row: the bias, then `x_k w_kj` added (fused) for k = 0, 1, ... (the
+    /// definition).
     #[inline(always)]
     fn row_cols(&self, xr: &[f32], o: &mut [f32], from: usize) {
         o[from..].copy_from_slice(&self.b[from..]);
@@ -123,16 +126,18 @@ impl Dense {
                 continue;
             }
             for (oj, wj) in o[from..].iter_mut().zip(&wr[from..]) {
-                *oj += xi * wj;
+                *oj = xi.mul_add(*wj, *oj);
             }
         }
     }
 }
 
-/// Rows of a tile of [`Dense::rows`].
-const TILE_ROWS: usize = 4;
-/// Outputs of a tile: four 8-wide vectors per row, sixteen sums in registers with AVX2.
-const TILE_COLS: usize = 32;
+/// Rows of a tile of [`Dense::rows`]. With [`TILE_COLS`], twelve 8-wide sums, one broadcast input and the
+/// tile's two weight vectors fill AVX2's sixteen registers: 6 x 16 was the fastest of 3-12 rows x 8-32
+/// outputs measured (`cargo bench -p spikepop-predict --bench predict`; 4 x 32, which spills, 27% slower).
+const TILE_ROWS: usize = 6;
+/// Outputs of a tile: two 8-wide vectors per row.
+const TILE_COLS: usize = 16;
 
 /// The note (metadata key) holding the integration step (ms) of the noise-free training trains, when known.
 pub const SIM_DT_NOTE: &str = "sim_dt_ms";
@@ -207,8 +212,62 @@ fn softplus(x: f32) -> f32 {
     if x > 20.0 { x } else { x.exp().ln_1p() }
 }
 
+/// Whether this x86-64 CPU runs the vector paths (AVX2 and FMA).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+/// `e^x` for `x` in [-87, 88] (clamped there) in single precision, relative error below 2e-7: `x = n ln 2 + r`
+/// with `|r| <= ln 2 / 2`, a degree-6 polynomial for `e^r` (Cephes' `expf` coefficients) and `2^n` from the
+/// exponent bits. Only rounding, multiplies, fused multiply-adds and bit moves, so a loop over it runs on vector
+/// instructions (libm's `expf` is a call per value) and gives the same bits on every machine.
+#[inline(always)]
+fn exp_f32(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let r = n.mul_add(-0.693_359_4, x);
+    let r = n.mul_add(2.121_944_4e-4, r);
+    let mut p = 1.987_569_1e-4_f32;
+    for c in [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        0.166_666_65,
+        0.5,
+    ] {
+        p = p.mul_add(r, c);
+    }
+    let er = p.mul_add(r * r, r) + 1.0;
+    er * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `x / (1 + e^-x)`.
+#[inline(always)]
 fn silu(x: f32) -> f32 {
-    x / (1.0 + (-x).exp())
+    x / (1.0 + exp_f32(-x))
+}
+
+/// [`silu`] of every value in place, on vector instructions where the CPU has them.
+fn silu_all(v: &mut [f32]) {
+    #[inline(always)]
+    fn each(v: &mut [f32]) {
+        for x in v {
+            *x = silu(*x);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn each_avx2(v: &mut [f32]) {
+        each(v)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+        unsafe { each_avx2(v) };
+        return;
+    }
+    each(v)
 }
 
 /// The prediction for one train.
@@ -338,9 +397,7 @@ impl Weights {
         let mut tmp = Vec::new();
         for layer in &self.hidden {
             layer.forward(&h, rows, &mut tmp);
-            for v in &mut tmp {
-                *v = silu(*v);
-            }
+            silu_all(&mut tmp);
             std::mem::swap(&mut h, &mut tmp);
         }
         self.head.forward(&h, rows, &mut tmp);
@@ -729,7 +786,7 @@ pub(crate) mod tests {
     #[test]
     fn a_row_does_not_depend_on_its_batch_nor_on_the_vector_width() {
         use rand::{Rng, SeedableRng};
-        // 40 outputs: one tile of 32 and 8 left over; 37 rows: 9 tiles of 4 and one left over.
+        // 40 outputs: two tiles of 16 and 8 left over; 37 rows: 6 tiles of 6 and one left over.
         let w = random_weights(&[40, 32], 7);
         let d = &w.hidden[0];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
@@ -754,7 +811,7 @@ pub(crate) mod tests {
                 let mut y = d.b[j];
                 for (i, xi) in xr.iter().enumerate() {
                     if *xi != 0.0 {
-                        y += xi * d.w[i * d.d_out + j];
+                        y = xi.mul_add(d.w[i * d.d_out + j], y);
                     }
                 }
                 assert_eq!(y.to_bits(), got.to_bits(), "row {r}, output {j}");
@@ -769,6 +826,29 @@ pub(crate) mod tests {
                 all[r * 7..(r + 1) * 7]
             );
         }
+    }
+
+    #[test]
+    fn the_vector_exponential_is_libm_s_within_two_ulp_and_the_same_on_every_path() {
+        // Every 1/64 from -87 to 88, and the ends of the clamp.
+        let mut worst = 0f64;
+        for i in 0..=(175 * 64) {
+            let x = -87.0 + i as f32 / 64.0;
+            let want = (x as f64).exp();
+            let got = exp_f32(x) as f64;
+            worst = worst.max(((got - want) / want).abs());
+        }
+        assert!(worst < 2.4e-7, "relative error {worst:e}");
+        assert_eq!(exp_f32(-200.0), exp_f32(-87.0));
+        assert_eq!(exp_f32(200.0), exp_f32(88.0));
+        assert_eq!(exp_f32(0.0), 1.0);
+        // SiLU on the vector path (when the CPU has one) gives the scalar function's bits.
+        let mut v: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.37).collect();
+        let want: Vec<u32> = v.iter().map(|x| silu(*x).to_bits()).collect();
+        silu_all(&mut v);
+        assert_eq!(v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want);
+        assert!((silu(1.0) - 1.0 / (1.0 + (-1.0f32).exp())).abs() < 1e-7);
+        assert!(silu(-150.0).abs() < 1e-30 && silu(150.0) == 150.0);
     }
 
     #[test]
