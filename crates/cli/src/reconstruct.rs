@@ -71,6 +71,11 @@ pub struct Args {
     /// (1: every candidate is a fresh draw from the refined proposal, as for bursting recordings).
     #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_TONIC_TRIES)]
     tonic_tries: usize,
+    /// For tonic recordings, the share of DIC targets drawn from what the recording's firing rate alone says
+    /// (the predictor's rate-only baseline: every DIC of the training range that fires at that rate) instead
+    /// of from the prediction, from 0 to 1; 0 draws them all from the prediction.
+    #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_TONIC_RATE_SHARE)]
+    tonic_rate_share: f64,
     /// Shortest window simulated after the transient (ms); a longer recording's own span is used.
     #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_MIN_WINDOW_MS)]
     min_window: f64,
@@ -119,6 +124,7 @@ pub fn run(args: Args) -> Result<()> {
         refine_rounds: Some(args.refine_rounds),
         tonic_spread: Some(args.tonic_spread),
         tonic_tries: Some(args.tonic_tries),
+        tonic_rate_share: Some(args.tonic_rate_share),
         min_window: Some(args.min_window),
         noise: Some(args.noise),
         dt: args.dt,

@@ -118,6 +118,7 @@ pub fn run_record(
         "refine_rounds": settings.refine_rounds,
         "tonic_spread": settings.tonic_spread,
         "tonic_tries": settings.tonic_tries,
+        "tonic_rate_share": settings.tonic_rate_share,
         "tolerances": {
             "rate": settings.tolerances.rate,
             "period": settings.tolerances.period,

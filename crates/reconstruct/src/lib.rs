@@ -17,6 +17,8 @@ pub mod table;
 pub mod verify;
 
 pub use pipeline::{Outcome, PipelineError, Predicted, Priors};
-pub use search::{Member, Prior, Reconstruction, SearchError, SearchSettings, reconstruct};
+pub use search::{
+    Member, Prior, Reconstruction, SearchError, SearchSettings, reconstruct, reconstruct_with_rate,
+};
 pub use settings::{InvalidSetting, Options, Setting};
 pub use verify::{Tolerances, Verdict, isi_distance, verify};

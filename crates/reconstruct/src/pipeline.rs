@@ -14,7 +14,7 @@ use spikepop_predict::{Ood, Prediction, Predictor};
 use spikepop_spikes::SpikeTrain;
 use spikepop_spikes::features::{COLUMNS, Classifier, Features, Label};
 
-use crate::search::{Prior, Reconstruction, SearchError, SearchSettings, reconstruct};
+use crate::search::{Prior, Reconstruction, SearchError, SearchSettings, reconstruct_with_rate};
 
 /// Where each recording's DIC distribution comes from.
 pub enum Priors<'a> {
@@ -35,6 +35,11 @@ pub enum Priors<'a> {
 pub struct Predicted {
     /// The DIC distribution used as the first proposal (`None` for a silent recording).
     pub prior: Option<Prior>,
+    /// What the recording's firing rate alone says about its DICs (the predictor's rate-only baseline),
+    /// for a tonic recording whose rate lies in the training range and a predictor that has the baseline;
+    /// part of a tonic population's DIC targets are drawn from it
+    /// ([`SearchSettings::tonic_rate_share`](crate::SearchSettings::tonic_rate_share)).
+    pub rate: Option<Prior>,
     /// The predictor's most probable label (`None` when the distribution was given, not predicted).
     pub label: Option<Label>,
     /// The predictor's label probabilities, in the order of `spikepop_predict::features::LABELS`.
@@ -103,10 +108,12 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
             let times: Vec<&[f64]> = trains.iter().map(|t| t.times_ms.as_slice()).collect();
             p.predict_many(&times)
                 .into_iter()
-                .map(|pred| {
+                .zip(&times)
+                .map(|(pred, times)| {
                     Ok(match pred {
                         Prediction::Silent => Predicted {
                             prior: None,
+                            rate: None,
                             label: Some(Label::Silent),
                             probabilities: Vec::new(),
                             ood: Ood::default(),
@@ -120,6 +127,7 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
                                 g_u: output.g_u,
                                 sd_g_u: output.sd_g_u,
                             }),
+                            rate: rate_reading(p, times, label, ood),
                             label: Some(label),
                             probabilities: output.p.iter().map(|&p| f64::from(p)).collect(),
                             ood,
@@ -133,6 +141,7 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
             .map(|t| match priors.get(&t.id) {
                 Some(prior) => Ok(Predicted {
                     prior: *prior,
+                    rate: None,
                     label: None,
                     probabilities: Vec::new(),
                     ood: Ood::default(),
@@ -141,6 +150,21 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
             })
             .collect(),
     }
+}
+
+/// The rate-only reading of a tonic train ([`Predicted::rate`]); `None` for other labels, for a rate outside
+/// the training range (the prediction is then widened instead) and for weights without a rate baseline.
+fn rate_reading(p: &Predictor, times: &[f64], label: Label, ood: Ood) -> Option<Prior> {
+    if label != Label::Tonic || ood.contains(Ood::RATE) {
+        return None;
+    }
+    let (c, sd) = p.weights.rate_baseline.as_ref()?.predict(times)?;
+    Some(Prior {
+        g_s: c[0],
+        sd_g_s: sd[0],
+        g_u: c[1],
+        sd_g_u: sd[1],
+    })
 }
 
 /// Reconstructs every recording: one [`Outcome`] per train, in order. `progress` is called after each
@@ -170,6 +194,7 @@ pub fn run(
                 id: t.id.clone(),
                 predicted: Predicted {
                     prior: None,
+                    rate: None,
                     label: None,
                     probabilities: Vec::new(),
                     ood: Ood::default(),
@@ -178,7 +203,15 @@ pub fn run(
             },
             Ok(predicted) => {
                 let result = match predicted.prior {
-                    Some(prior) => reconstruct(&generator, &t.times_ms, prior, settings, i, cancel),
+                    Some(prior) => reconstruct_with_rate(
+                        &generator,
+                        &t.times_ms,
+                        prior,
+                        predicted.rate,
+                        settings,
+                        i,
+                        cancel,
+                    ),
                     None => Ok(Reconstruction::unsearched(Features::of(
                         &t.times_ms,
                         &Classifier::Default,

@@ -25,6 +25,8 @@ pub enum Setting {
     TonicSpread,
     /// Models tried per DIC target for tonic recordings.
     TonicTries,
+    /// Share of a tonic recording's DIC targets drawn from what its rate alone says.
+    TonicRateShare,
     /// Integration step (ms).
     Dt,
     /// Transient (ms).
@@ -47,6 +49,7 @@ impl Setting {
             Setting::MinWindow => "min_window",
             Setting::TonicSpread => "tonic_spread",
             Setting::TonicTries => "tonic_tries",
+            Setting::TonicRateShare => "tonic_rate_share",
             Setting::Dt => "dt",
             Setting::Transient => "transient",
             Setting::Noise => "noise",
@@ -125,6 +128,12 @@ impl SearchSettings {
             self.tonic_tries,
             "at least 1",
         )?;
+        check(
+            (0.0..=1.0).contains(&self.tonic_rate_share),
+            Setting::TonicRateShare,
+            self.tonic_rate_share,
+            "a share from 0 to 1",
+        )?;
         let sim = &self.sim;
         check(
             sim.dt.is_finite() && sim.dt > 0.0,
@@ -166,6 +175,8 @@ pub struct Options {
     pub tonic_spread: Option<f64>,
     /// Models tried per DIC target for tonic recordings.
     pub tonic_tries: Option<usize>,
+    /// Share of a tonic recording's DIC targets drawn from what its rate alone says.
+    pub tonic_rate_share: Option<f64>,
     /// Shortest simulated window after the transient (ms).
     pub min_window: Option<f64>,
     /// Current noise sigma (default 0).
@@ -196,6 +207,7 @@ impl Options {
         s.refine_rounds = self.refine_rounds.unwrap_or(s.refine_rounds);
         s.tonic_spread = self.tonic_spread.unwrap_or(s.tonic_spread);
         s.tonic_tries = self.tonic_tries.unwrap_or(s.tonic_tries);
+        s.tonic_rate_share = self.tonic_rate_share.unwrap_or(s.tonic_rate_share);
         s.min_window = self.min_window.unwrap_or(s.min_window);
         s.sim.noise_sigma = self.noise.unwrap_or(0.0);
         s.sim.seed = self.seed;
@@ -238,6 +250,11 @@ mod tests {
         assert_eq!(bad(&|s| s.min_window = 0.0), Setting::MinWindow);
         assert_eq!(bad(&|s| s.tonic_spread = 0.5), Setting::TonicSpread);
         assert_eq!(bad(&|s| s.tonic_tries = 0), Setting::TonicTries);
+        assert_eq!(bad(&|s| s.tonic_rate_share = 1.5), Setting::TonicRateShare);
+        assert_eq!(
+            bad(&|s| s.tonic_rate_share = f64::NAN),
+            Setting::TonicRateShare
+        );
         assert_eq!(bad(&|s| s.sim.dt = 0.0), Setting::Dt);
         assert_eq!(bad(&|s| s.sim.transient = -1.0), Setting::Transient);
         assert_eq!(bad(&|s| s.sim.noise_sigma = -2.0), Setting::Noise);

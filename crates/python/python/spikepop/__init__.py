@@ -376,6 +376,7 @@ def reconstruct(
     refine_rounds: Optional[int] = None,
     tonic_spread: Optional[float] = None,
     tonic_tries: Optional[int] = None,
+    tonic_rate_share: Optional[float] = None,
     min_window: Optional[float] = None,
     noise: Optional[float] = None,
     dt: Optional[float] = None,
@@ -405,7 +406,8 @@ def reconstruct(
             instead of the predictor.
         max_candidates: candidates simulated at most per recording (default 30 n).
         verify: False reproduces the reference's behaviour (n candidates, neither simulated nor checked).
-        refine_rounds, tonic_spread, tonic_tries, min_window, noise, dt: the search and simulation settings.
+        refine_rounds, tonic_spread, tonic_tries, tonic_rate_share, min_window, noise, dt: the search and
+            simulation settings.
         tol_rate, tol_period, tol_spikes_per_burst, tol_burst_duration: verification tolerances.
         threads: worker threads (default: all cores).
         progress: True shows a tqdm bar when tqdm is installed; a callable gets ``(done, total)``.
@@ -424,6 +426,7 @@ def reconstruct(
         refine_rounds=refine_rounds,
         tonic_spread=tonic_spread,
         tonic_tries=tonic_tries,
+        tonic_rate_share=tonic_rate_share,
         min_window=min_window,
         noise=noise,
         dt=dt,
