@@ -13,8 +13,8 @@ use spikepop_predict::eval::evaluate;
 use spikepop_predict::features::is_silent;
 
 use crate::output::{model_by_name, with_threads};
-use crate::train::{manifest_of, named_set};
 use spikepop_predict::samples::read_samples;
+use spikepop_predict::samples::{manifest_of, named_set};
 
 /// Print the predictor's errors on a test set: MAE and median error per DIC, overall and per label, label
 /// accuracy, and the fraction of true values inside the predicted 1-sd and 2-sd intervals.

@@ -1,14 +1,14 @@
 //! `spikepop train`: trains the DIC predictor on a dataset (checkpoints every epoch, `--resume`), calibrates
 //! its sd on the validation set and writes the weights (safetensors). The work lives in `spikepop-predict`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use spikepop_predict::Weights;
 use spikepop_predict::augment::Augment;
-use spikepop_predict::data::split_by_group;
-use spikepop_predict::samples::{read_all, read_samples};
-use spikepop_predict::train::{InitFrom, Loss, Progress, TrainConfig, train};
+use spikepop_predict::samples::training_sets;
+use spikepop_predict::train::{
+    InitFrom, Loss, Progress, TrainConfig, checkpoint_path, record_provenance, train,
+};
 
 use crate::output::{cancel_flag, model_by_name, with_threads, write_atomic};
 
@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(short, long, value_name = "WEIGHTS.safetensors")]
     output: PathBuf,
     /// Training epochs.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
     epochs: usize,
     /// Seed of the initial weights, the augmentations, the batch order and the validation split.
     #[arg(long, default_value_t = 0)]
@@ -52,10 +52,10 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "128,128,128")]
     hidden: Vec<usize>,
     /// Batch size.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = TrainConfig::default().batch)]
     batch: usize,
     /// Peak learning rate (AdamW, cosine decay).
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = TrainConfig::default().lr)]
     lr: f64,
     /// Likelihood of the DICs: gaussian (the centre is the conditional mean) or laplace (the conditional
     /// median, which minimises the mean absolute error). The sd is calibrated to the coverage bands either way.
@@ -114,41 +114,6 @@ pub struct Args {
 
 /// The `spikepop dataset` manifest of a data path: the folder's own `dataset.json`, or the one next to a file
 /// (a `dataset split` file sits in its dataset's folder). `None` for data that did not come from `dataset`.
-pub(crate) fn manifest_of(path: &Path) -> Option<spikepop_dataset::Manifest> {
-    let dir = if path.is_dir() { path } else { path.parent()? };
-    if !dir.join(spikepop_dataset::MANIFEST).is_file() {
-        return None;
-    }
-    spikepop_dataset::Manifest::read(dir).ok()
-}
-
-/// The integration steps (ms, ascending, each once) of the noise-free trains among `paths`, when every
-/// noise-free source is a `spikepop dataset` folder (noisy trains are left out: the noise hides the
-/// integrator). Below its resolution the network reads the spike-time error of the steps it was trained on,
-/// and no other (notes/predictor-log.md, sections 4d and 4g), so the weights record them.
-pub(crate) fn noise_free_steps(paths: &[PathBuf]) -> Option<Vec<f64>> {
-    let mut steps: Vec<f64> = Vec::new();
-    for p in paths {
-        let m = manifest_of(p)?;
-        if m.noise == 0.0 && !steps.contains(&m.dt) {
-            steps.push(m.dt);
-        }
-    }
-    steps.sort_by(f64::total_cmp);
-    (!steps.is_empty()).then_some(steps)
-}
-
-/// `DIR/<stem>.csv` or `DIR/<stem>.parquet`, if one exists.
-pub(crate) fn named_set(dir: &Path, stem: &str) -> Option<PathBuf> {
-    if !dir.is_dir() {
-        return None;
-    }
-    ["parquet", "csv"]
-        .iter()
-        .map(|e| dir.join(format!("{stem}.{e}")))
-        .find(|p| p.is_file())
-}
-
 struct Bar {
     bar: indicatif::ProgressBar,
 }
@@ -194,44 +159,15 @@ pub fn run(args: Args) -> Result<()> {
             max_isi_noise: args.max_isi_noise,
         },
         init: match &args.init {
-            Some(path) => {
-                let bytes =
-                    std::fs::read(path).with_context(|| format!("--init {}", path.display()))?;
-                let w = Weights::from_bytes(&bytes)
-                    .map_err(|e| anyhow::anyhow!("--init {}: {e}", path.display()))?;
-                Some(InitFrom::new(&path.display().to_string(), &w))
-            }
+            Some(path) => Some(InitFrom::read(path).context("--init")?),
             None => None,
         },
         features_version: args.features_version,
         ..TrainConfig::default()
     };
     cfg.validate()?;
-    // Each source: its own train/val files when it has them, else 10% of its targets held out.
-    let (mut train_set, mut val_set) = (Vec::new(), Vec::new());
-    let mut rest = Vec::new();
-    for d in &args.data {
-        if args.val.is_none()
-            && let (Some(t), Some(v)) = (named_set(d, "train"), named_set(d, "val"))
-        {
-            train_set.extend(read_all(&[t])?);
-            val_set.extend(read_all(&[v])?);
-        } else {
-            rest.push(d.clone());
-        }
-    }
-    if !rest.is_empty() {
-        let all = read_all(&rest)?;
-        if let Some(v) = &args.val {
-            train_set.extend(all);
-            val_set.extend(read_samples(v)?);
-        } else {
-            let (t, v) = split_by_group(all, 0.1, args.seed);
-            train_set.extend(t);
-            val_set.extend(v);
-        }
-    }
-    let ckpt = PathBuf::from(format!("{}.ckpt", args.output.display()));
+    let (train_set, val_set) = training_sets(&args.data, args.val.as_deref(), args.seed)?;
+    let ckpt = checkpoint_path(&args.output);
     eprintln!(
         "training on {} trains, validating on {} (checkpoints in {})",
         train_set.len(),
@@ -268,18 +204,7 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     progress.bar.finish_and_clear();
     let mut w = trained.weights;
-    let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
-    w.notes.insert("data".into(), sources.join(","));
-    w.notes.insert(
-        spikepop_predict::MODEL_SHA256_NOTE.into(),
-        spikepop_models::file::fingerprint(model),
-    );
-    if let Some(steps) = noise_free_steps(&args.data) {
-        w.set_sim_dts_ms(&steps);
-    }
-    if let Some(init) = &args.init {
-        w.notes.insert("init".into(), init.display().to_string());
-    }
+    record_provenance(&mut w, model, &args.data, args.init.as_deref());
     let bytes = w.to_bytes();
     write_atomic(&args.output, |out| {
         out.write_all(&bytes)?;

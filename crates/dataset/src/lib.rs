@@ -29,6 +29,6 @@ pub use manifest::{MANIFEST, Manifest, Summary};
 pub use merge::{SplitOptions, merge, split};
 pub use row::{Layout, Row};
 pub use run::{Hooks, Outcome, Plan, Report, RunOptions};
-pub use spec::{Format, Shard, Spec, parse_range, training_range};
+pub use spec::{Format, Shard, Spec, check_range, parse_range, training_range};
 pub use store::{Sink, Source, read_rows};
 pub use targets::latin_hypercube;

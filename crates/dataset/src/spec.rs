@@ -121,7 +121,8 @@ impl Spec {
     }
 }
 
-fn check_range(flag: &str, [lo, hi]: [f64; 2]) -> Result<()> {
+/// Checks a range `[A, B]` given as `flag` (a flag or an argument name, used in the message): finite, A <= B.
+pub fn check_range(flag: &str, [lo, hi]: [f64; 2]) -> Result<()> {
     if !(lo.is_finite() && hi.is_finite()) {
         return Err(Error::Invalid(format!(
             "{flag} {lo},{hi}: expected two finite numbers A,B"

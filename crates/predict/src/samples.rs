@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::data::{Sample, csv_files, read_csv};
+use crate::data::{Sample, csv_files, read_csv, split_by_group};
 
 fn is_data_file(p: &Path) -> bool {
     p.extension()
@@ -76,4 +76,74 @@ pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Sample>> {
         }
     }
     Ok(out)
+}
+
+/// `<dir>/<stem>.parquet` or `<dir>/<stem>.csv` (in that order), when `dir` is a folder that has one: the sets
+/// that `spikepop dataset split` writes (`train`, `val`, `test`).
+pub fn named_set(dir: &Path, stem: &str) -> Option<PathBuf> {
+    if !dir.is_dir() {
+        return None;
+    }
+    ["parquet", "csv"]
+        .iter()
+        .map(|e| dir.join(format!("{stem}.{e}")))
+        .find(|p| p.is_file())
+}
+
+/// The manifest of the `spikepop dataset` folder that `path` is (or holds `path`), when it has one.
+pub fn manifest_of(path: &Path) -> Option<spikepop_dataset::Manifest> {
+    let dir = if path.is_dir() { path } else { path.parent()? };
+    if !dir.join(spikepop_dataset::MANIFEST).is_file() {
+        return None;
+    }
+    spikepop_dataset::Manifest::read(dir).ok()
+}
+
+/// The integration steps (ms, ascending, without repeats) of the noise-free `spikepop dataset` folders among
+/// `paths`; `None` when a path is not such a folder (the steps are then unknown) or none is noise-free.
+pub fn noise_free_steps(paths: &[PathBuf]) -> Option<Vec<f64>> {
+    let mut steps: Vec<f64> = Vec::new();
+    for p in paths {
+        let m = manifest_of(p)?;
+        if m.noise == 0.0 && !steps.contains(&m.dt) {
+            steps.push(m.dt);
+        }
+    }
+    steps.sort_by(f64::total_cmp);
+    (!steps.is_empty()).then_some(steps)
+}
+
+/// The training and validation samples of `spikepop train --data ... [--val ...]`: a source that has its own
+/// `train.*` and `val.*` sets ([`named_set`]) gives them, when no `val` is given; every other source is read
+/// whole, and validated on `val`, or, without it, on 10% of its targets held out ([`split_by_group`] with
+/// `seed`).
+pub fn training_sets(
+    data: &[PathBuf],
+    val: Option<&Path>,
+    seed: u64,
+) -> Result<(Vec<Sample>, Vec<Sample>)> {
+    let (mut train_set, mut val_set) = (Vec::new(), Vec::new());
+    let mut rest = Vec::new();
+    for d in data {
+        if val.is_none()
+            && let (Some(t), Some(v)) = (named_set(d, "train"), named_set(d, "val"))
+        {
+            train_set.extend(read_all(&[t])?);
+            val_set.extend(read_all(&[v])?);
+        } else {
+            rest.push(d.clone());
+        }
+    }
+    if !rest.is_empty() {
+        let all = read_all(&rest)?;
+        if let Some(v) = val {
+            train_set.extend(all);
+            val_set.extend(read_samples(v)?);
+        } else {
+            let (t, v) = split_by_group(all, 0.1, seed);
+            train_set.extend(t);
+            val_set.extend(v);
+        }
+    }
+    Ok((train_set, val_set))
 }

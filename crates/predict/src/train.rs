@@ -89,6 +89,14 @@ impl InitFrom {
             head: w.head.clone(),
         }
     }
+
+    /// The layers of the weights file at `path` (labelled by its path).
+    pub fn read(path: &Path) -> Result<InitFrom> {
+        let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+        let w =
+            Weights::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(InitFrom::new(&path.display().to_string(), &w))
+    }
 }
 
 impl std::fmt::Debug for InitFrom {
@@ -561,6 +569,35 @@ pub struct Trained {
     pub history: Vec<(f64, f64)>,
     /// The epoch (1-based) whose weights were kept.
     pub best_epoch: usize,
+}
+
+/// Where `spikepop train` keeps the checkpoints of a run writing `output`: `<output>.ckpt`.
+pub fn checkpoint_path(output: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.ckpt", output.display()))
+}
+
+/// Records where trained weights come from, in their notes, as `spikepop train` does: the data sources
+/// (`data`), the SHA-256 of `model`'s canonical file (the weights then serve that model alone), the
+/// integration steps of the noise-free sources ([`crate::samples::noise_free_steps`]) and the weights
+/// started from (`init`).
+pub fn record_provenance(
+    w: &mut Weights,
+    model: &spikepop_models::Model,
+    data: &[std::path::PathBuf],
+    init: Option<&Path>,
+) {
+    let sources: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
+    w.notes.insert("data".into(), sources.join(","));
+    w.notes.insert(
+        crate::MODEL_SHA256_NOTE.into(),
+        spikepop_models::file::fingerprint(model),
+    );
+    if let Some(steps) = crate::samples::noise_free_steps(data) {
+        w.set_sim_dts_ms(&steps);
+    }
+    if let Some(init) = init {
+        w.notes.insert("init".into(), init.display().to_string());
+    }
 }
 
 /// Trains on `train`, selects and calibrates on `val`. With `ckpt`, writes a checkpoint after every epoch

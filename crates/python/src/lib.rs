@@ -345,6 +345,294 @@ fn reconstruct(
     Ok((r.population, r.summary, r.run))
 }
 
+/// `spikepop dataset`: simulates a training set into the folder `output` (resumable, sharded). Returns the
+/// manifest (JSON), the part file written, the models simulated by this call, its seconds and warnings.
+/// `progress(done, total)` counts models; Ctrl-C stops after the group in progress (KeyboardInterrupt; the
+/// folder can be resumed).
+#[pyfunction]
+#[pyo3(signature = (model_name, targets, output, per_target, seed, noise, duration, transient, dt, gs_range, gu_range, shard, format, resume, group_targets, threads, progress))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn dataset(
+    py: Python<'_>,
+    model_name: &str,
+    targets: u64,
+    output: PathBuf,
+    per_target: Option<u32>,
+    seed: u64,
+    noise: f64,
+    duration: Option<f64>,
+    transient: Option<f64>,
+    dt: Option<f64>,
+    gs_range: Option<(f64, f64)>,
+    gu_range: Option<(f64, f64)>,
+    shard: &str,
+    format: &str,
+    resume: bool,
+    group_targets: Option<u64>,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, String, u64, f64, Vec<String>)> {
+    use spikepop_dataset::{Format as DataFormat, Hooks, Outcome, Plan, RunOptions, Shard, Spec};
+    let model = model(model_name)?;
+    let mut spec = Spec::new(model);
+    spec.seed = seed;
+    spec.targets = targets;
+    spec.per_target = per_target.unwrap_or(spec.per_target);
+    spec.noise = noise;
+    spec.dt = dt.unwrap_or(spec.dt);
+    spec.transient = transient.unwrap_or(spec.transient);
+    spec.duration = duration.unwrap_or(spec.duration);
+    for (name, range, field) in [
+        ("gs_range", gs_range, &mut spec.gs_range),
+        ("gu_range", gu_range, &mut spec.gu_range),
+    ] {
+        if let Some((a, b)) = range {
+            spikepop_dataset::check_range(name, [a, b]).map_err(value_error)?;
+            *field = [a, b];
+        }
+    }
+    let opts = RunOptions {
+        dir: output,
+        shard: shard
+            .parse::<Shard>()
+            .map_err(|e| value_error(format!("shard={e}")))?,
+        format: format
+            .parse::<DataFormat>()
+            .map_err(|e| value_error(format!("format={e}")))?,
+        resume,
+        group_targets,
+    };
+    let m = u64::from(spec.per_target);
+    let plan = Plan::open(spec, opts).map_err(value_error)?;
+    let range = plan.shard_targets();
+    let total = (range.end - range.start) * m;
+    let done = std::sync::atomic::AtomicU64::new(plan.done_targets() * m);
+    let warnings = std::sync::Mutex::new(Vec::new());
+    let cancel = AtomicBool::new(false);
+    let on_models = |n: u64| {
+        done.fetch_add(n, Ordering::Relaxed);
+    };
+    let on_infeasible = |t: u64, e: &spikepop_dics::Infeasible| {
+        if let Ok(mut w) = warnings.lock() {
+            w.push(format!("target {t} skipped (no rows): {e}"));
+        }
+    };
+    let outcome = interruptible(
+        py,
+        threads,
+        &cancel,
+        || {
+            plan.execute(&Hooks {
+                cancel: &cancel,
+                on_models: &on_models,
+                on_infeasible: &on_infeasible,
+                on_group: &|_| {},
+            })
+        },
+        |py| match &progress {
+            Some(p) => p
+                .call1(py, (done.load(Ordering::Relaxed), total))
+                .map(|_| ()),
+            None => Ok(()),
+        },
+    )?
+    .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let warnings = warnings.into_inner().unwrap_or_default();
+    match outcome {
+        Outcome::Interrupted {
+            done_targets,
+            shard_targets,
+            ..
+        } => Err(PyKeyboardInterrupt::new_err(format!(
+            "interrupted after {done_targets} of {shard_targets} targets; the folder is consistent: \
+             call again with resume=True to continue"
+        ))),
+        Outcome::Complete(r) => {
+            if let Some(p) = &progress {
+                p.call1(py, (total, total))?;
+            }
+            let manifest = serde_json::to_string(&r.manifest)
+                .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+            Ok((
+                manifest,
+                r.part.display().to_string(),
+                r.simulated,
+                r.elapsed.as_secs_f64(),
+                warnings,
+            ))
+        }
+    }
+}
+
+/// Training progress for Python: batches done of the total, and the last epoch's line.
+#[derive(Default)]
+struct TrainProgress {
+    total: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+    message: std::sync::Mutex<String>,
+}
+
+impl spikepop_predict::train::Progress for TrainProgress {
+    fn start(&self, epochs: usize, batches: usize, start: usize) {
+        self.total
+            .store((epochs * batches) as u64, Ordering::Relaxed);
+        self.done.store((start * batches) as u64, Ordering::Relaxed);
+    }
+    fn batch(&self) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
+    fn epoch(&self, epoch: usize, train_loss: f64, val_loss: f64) {
+        if let Ok(mut m) = self.message.lock() {
+            *m = format!("epoch {epoch}: train loss {train_loss:.4}, val loss {val_loss:.4}");
+        }
+    }
+}
+
+/// The training options of `spikepop train`; `None` keeps the command line's default.
+#[derive(FromPyObject)]
+struct TrainArgs {
+    epochs: Option<usize>,
+    seed: u64,
+    resume: bool,
+    hidden: Option<Vec<usize>>,
+    batch: Option<usize>,
+    lr: Option<f64>,
+    loss: Option<String>,
+    beta: Option<f64>,
+    p_clean: Option<f64>,
+    max_jitter_ms: Option<f64>,
+    p_log_jitter: Option<f64>,
+    p_quantize: Option<f64>,
+    max_drop: Option<f64>,
+    p_window: Option<f64>,
+    resolution_ms: Option<f64>,
+    p_isi_noise: Option<f64>,
+    max_isi_noise: Option<f64>,
+    features_version: Option<u32>,
+    init: Option<PathBuf>,
+}
+
+/// `spikepop train`: trains the predictor on `data` (validated on `val`, or on 10% of the targets), writes
+/// the weights to `output` (checkpoints beside it, `<output>.ckpt`) and returns a JSON summary.
+/// `progress(done, total, message)` counts batches; Ctrl-C stops between batches (KeyboardInterrupt; call
+/// again with resume=True to continue from the last checkpoint).
+#[pyfunction]
+#[pyo3(signature = (model_name, data, output, val, args, threads, progress))]
+#[allow(clippy::too_many_arguments)]
+fn train(
+    py: Python<'_>,
+    model_name: &str,
+    data: Vec<PathBuf>,
+    output: PathBuf,
+    val: Option<PathBuf>,
+    args: TrainArgs,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    use spikepop_predict::augment::Augment;
+    use spikepop_predict::train::{
+        InitFrom, TrainConfig, checkpoint_path, record_provenance, train,
+    };
+    let model = model(model_name)?;
+    let d = Augment::default();
+    let c = TrainConfig::default();
+    let cfg = TrainConfig {
+        model: model.name.to_string(),
+        hidden: args.hidden.unwrap_or(c.hidden),
+        epochs: args.epochs.unwrap_or(c.epochs),
+        batch: args.batch.unwrap_or(c.batch),
+        lr: args.lr.unwrap_or(c.lr),
+        seed: args.seed,
+        loss: match &args.loss {
+            Some(l) => l.parse().map_err(|e| value_error(format!("loss={e}")))?,
+            None => c.loss,
+        },
+        beta: args.beta.unwrap_or(c.beta),
+        augment: Augment {
+            p_clean: args.p_clean.unwrap_or(d.p_clean),
+            p_window: args.p_window.unwrap_or(d.p_window),
+            max_drop: args.max_drop.unwrap_or(d.max_drop),
+            max_jitter_ms: args.max_jitter_ms.unwrap_or(d.max_jitter_ms),
+            p_log_jitter: args.p_log_jitter.unwrap_or(d.p_log_jitter),
+            p_quantize: args.p_quantize.unwrap_or(d.p_quantize),
+            resolution_ms: args.resolution_ms.unwrap_or(d.resolution_ms),
+            p_isi_noise: args.p_isi_noise.unwrap_or(d.p_isi_noise),
+            max_isi_noise: args.max_isi_noise.unwrap_or(d.max_isi_noise),
+        },
+        init: match &args.init {
+            Some(path) => {
+                Some(InitFrom::read(path).map_err(|e| value_error(format!("init: {e:#}")))?)
+            }
+            None => None,
+        },
+        features_version: args.features_version.unwrap_or(c.features_version),
+        ..c
+    };
+    cfg.validate().map_err(|e| value_error(format!("{e:#}")))?;
+    let (train_set, val_set) = py
+        .detach(|| spikepop_predict::samples::training_sets(&data, val.as_deref(), args.seed))
+        .map_err(|e| value_error(format!("{e:#}")))?;
+    let ckpt = checkpoint_path(&output);
+    let bar = TrainProgress::default();
+    let cancel = AtomicBool::new(false);
+    let trained = interruptible(
+        py,
+        threads,
+        &cancel,
+        || {
+            train(
+                &cfg,
+                &train_set,
+                &val_set,
+                Some(&ckpt),
+                args.resume,
+                &bar,
+                &cancel,
+            )
+        },
+        |py| match &progress {
+            Some(p) => {
+                let message = bar.message.lock().map(|m| m.clone()).unwrap_or_default();
+                p.call1(
+                    py,
+                    (
+                        bar.done.load(Ordering::Relaxed),
+                        bar.total.load(Ordering::Relaxed),
+                        message,
+                    ),
+                )
+                .map(|_| ())
+            }
+            None => Ok(()),
+        },
+    )?;
+    let trained = match trained {
+        Ok(t) => t,
+        Err(_) if cancel.load(Ordering::Relaxed) => {
+            return Err(PyKeyboardInterrupt::new_err(
+                "training interrupted: call again with resume=True to continue from the last checkpoint",
+            ));
+        }
+        Err(e) => return Err(PyRuntimeError::new_err(format!("{e:#}"))),
+    };
+    let mut w = trained.weights;
+    record_provenance(&mut w, model, &data, args.init.as_deref());
+    let bytes = w.to_bytes();
+    py.detach(|| spikepop_spikes::atomic::write_bytes(&output, &bytes))
+        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(serde_json::json!({
+        "output": output.display().to_string(),
+        "train_trains": train_set.len(),
+        "val_trains": val_set.len(),
+        "epochs": trained.history.len(),
+        "best_epoch": trained.best_epoch,
+        "history": trained.history,
+        "temperature": w.temperature,
+        "parameters": w.n_params(),
+    })
+    .to_string())
+}
+
 /// Writes the three files of a reconstruction into a folder, atomically, as `spikepop reconstruct` does.
 #[pyfunction]
 fn save(
@@ -608,5 +896,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate_csv, m)?)?;
     m.add_function(wrap_pyfunction!(generate_csv, m)?)?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(train, m)?)?;
     Ok(())
 }

@@ -201,3 +201,52 @@ def test_synth_is_the_command_lines(tmp_path):
     np.testing.assert_allclose(f["spikes_per_burst"], 4.0, atol=0.2)
     with pytest.raises(ValueError, match="kind='wavy'"):
         spikepop.synth("wavy")
+
+
+def safetensors_parts(path):
+    """(header, tensor bytes) of a safetensors file: an 8-byte little-endian length, a JSON header, data."""
+    raw = Path(path).read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def test_dataset_and_train_are_the_command_lines(tmp_path):
+    # The same data set, written by each: the same bytes.
+    run_cli("dataset", "--model", "stg", "--targets", 24, "--per-target", 4, "--seed", 3, "--format", "csv",
+            "-o", tmp_path / "cli-data")
+    seen = []
+    made = spikepop.dataset("stg", 24, tmp_path / "py-data", per_target=4, seed=3, format="csv",
+                            progress=lambda done, total: seen.append((done, total)))
+    part = Path(made["file"])
+    assert part.parent == tmp_path / "py-data"
+    assert part.read_bytes() == (tmp_path / "cli-data" / part.name).read_bytes()
+    assert made["manifest"]["summary"]["rows"] == 96 and made["simulated"] == 96
+    assert seen[-1] == (96, 96)
+    # Done already: nothing more to simulate.
+    assert spikepop.dataset("stg", 24, tmp_path / "py-data", per_target=4, seed=3, format="csv",
+                            resume=True, progress=False)["simulated"] == 0
+    with pytest.raises(ValueError, match="gs_range"):
+        spikepop.dataset("stg", 4, tmp_path / "bad", gs_range=(5, -5), progress=False)
+
+    # The same training run, on one thread each: the same weights, which predict like any weights.
+    settings = dict(epochs=3, hidden="16,16", batch=32, seed=5)
+    run_cli("train", "--model", "stg", "--data", tmp_path / "cli-data", "-o", tmp_path / "cli.safetensors",
+            "--threads", 1, *[a for k, v in settings.items() for a in (f"--{k}", v)])
+    lines = []
+    trained = spikepop.train("stg", tmp_path / "py-data", tmp_path / "py.safetensors", threads=1,
+                             epochs=3, hidden=[16, 16], batch=32, seed=5,
+                             progress=lambda done, total, message: lines.append(message))
+    assert trained["epochs"] == 3 and 1 <= trained["best_epoch"] <= 3
+    assert trained["train_trains"] + trained["val_trains"] == 96
+    assert len(trained["history"]) == 3 and all(np.isfinite(trained["history"]).flat)
+    py_header, py_tensors = safetensors_parts(tmp_path / "py.safetensors")
+    cli_header, cli_tensors = safetensors_parts(tmp_path / "cli.safetensors")
+    assert py_tensors == cli_tensors
+    # The notes name the data folder, which differs; everything else is the same.
+    assert py_header["__metadata__"].pop("data") == str(tmp_path / "py-data")
+    assert cli_header["__metadata__"].pop("data") == str(tmp_path / "cli-data")
+    assert py_header == cli_header
+    p = spikepop.predict(str(EXAMPLE), model="stg", weights=tmp_path / "py.safetensors")
+    assert len(p) == 5 and np.isfinite(p["g_s"]).all()
+    with pytest.raises(ValueError, match="loss"):
+        spikepop.train("stg", tmp_path / "py-data", tmp_path / "x.safetensors", loss="cauchy", progress=False)

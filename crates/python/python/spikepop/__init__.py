@@ -34,6 +34,7 @@ __version__: str = _native.version()
 
 __all__ = [
     "Reconstruction",
+    "dataset",
     "dics",
     "features",
     "generate",
@@ -43,6 +44,7 @@ __all__ = [
     "reconstruct",
     "simulate",
     "synth",
+    "train",
     "__version__",
 ]
 
@@ -348,16 +350,21 @@ class Reconstruction:
         return f"<spikepop.Reconstruction: {n} recordings, {ok} ok, {len(self.population)} models>"
 
 
-def _progress_bar(total: int) -> Optional[Callable[[int, int], None]]:
+def _progress_bar(total: int, desc: str = "reconstructing", unit: str = "recording") -> Optional[Callable[..., None]]:
+    """A tqdm bar fed with ``(done, total[, message])``, or None without tqdm. ``total`` may grow later."""
     try:
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    bar = tqdm(total=total, desc="reconstructing", unit="recording")
+    bar = tqdm(total=total or None, desc=desc, unit=unit)
 
-    def update(done: int, _total: int) -> None:
+    def update(done: int, _total: int, message: str = "") -> None:
+        if _total and bar.total != _total:
+            bar.total = _total
         bar.update(done - bar.n)
-        if done >= _total:
+        if message:
+            bar.set_postfix_str(message, refresh=False)
+        if _total and done >= _total:
             bar.close()
 
     return update
@@ -456,3 +463,170 @@ class _Settings:
 
     def __init__(self, values: Dict[str, Any]):
         self.__dict__.update(values)
+
+
+def dataset(
+    model: str,
+    targets: int,
+    output: PathLike,
+    *,
+    per_target: Optional[int] = None,
+    seed: int = 0,
+    noise: float = 0.0,
+    duration: Optional[float] = None,
+    transient: Optional[float] = None,
+    dt: Optional[float] = None,
+    gs_range: Optional[Tuple[float, float]] = None,
+    gu_range: Optional[Tuple[float, float]] = None,
+    shard: str = "0/1",
+    format: str = "parquet",
+    resume: bool = False,
+    group_targets: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Union[bool, Callable[[int, int], None]] = True,
+) -> Dict[str, Any]:
+    """Training data for the predictor: ``spikepop dataset`` from Python.
+
+    Draws ``targets`` (g_s, g_u) targets over the training range (Latin hypercube), generates ``per_target``
+    models compensated to each, simulates them and writes one row per model (conductances, DICs, spike
+    times, features, label) into the folder ``output``, group by group: an interrupted run keeps every
+    finished group and continues with ``resume=True``. ``shard="k/K"`` makes the k-th of K parts of the same
+    data set (for clusters; ``spikepop dataset merge`` joins them).
+
+    Args:
+        model: a built-in model's name or a model file's path.
+        targets: number of (g_s, g_u) targets.
+        output: the data set's folder.
+        per_target: models per target (default 16).
+        seed: random seed of the targets, models and noise.
+        noise: current noise sigma (uA/cm^2) of the simulations; 0 for none.
+        duration, transient, dt: simulated ms, ms dropped at the start, step (default: the model's).
+        gs_range, gu_range: ranges ``(A, B)`` of the targets (default: the model's training range).
+        shard, format, resume, group_targets: as the command line's ``--shard``, ``--format`` (parquet or
+            csv), ``--resume`` and ``--group-targets``.
+        threads: worker threads (default: all cores).
+        progress: True shows a tqdm bar (models) when tqdm is installed; a callable gets ``(done, total)``.
+
+    Returns:
+        ``{"file": the part file written, "manifest": the folder's manifest (settings and summary: rows,
+        label counts), "simulated": models simulated by this call, "seconds": its time}``. Targets whose
+        models cannot be compensated are skipped with a warning. Ctrl-C stops after the group in progress
+        (KeyboardInterrupt; the folder can be resumed).
+    """
+    _whole(targets=(targets, 1), per_target=(per_target, 1), seed=(seed, 0), group_targets=(group_targets, 1))
+    callback = _progress_bar(0, "simulating", "model") if progress is True else (progress or None)
+    manifest, part, simulated, seconds, notes = _native.dataset(
+        model,
+        int(targets),
+        os.fspath(output),
+        per_target,
+        int(seed),
+        float(noise),
+        duration,
+        transient,
+        dt,
+        None if gs_range is None else tuple(map(float, gs_range)),
+        None if gu_range is None else tuple(map(float, gu_range)),
+        shard,
+        format,
+        bool(resume),
+        group_targets,
+        threads,
+        callback,
+    )
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return {"file": part, "manifest": json.loads(manifest), "simulated": simulated, "seconds": seconds}
+
+
+def train(
+    model: str,
+    data: Union[PathLike, Sequence[PathLike]],
+    output: PathLike,
+    *,
+    val: Optional[PathLike] = None,
+    epochs: Optional[int] = None,
+    seed: int = 0,
+    resume: bool = False,
+    hidden: Optional[Sequence[int]] = None,
+    batch: Optional[int] = None,
+    lr: Optional[float] = None,
+    loss: Optional[str] = None,
+    beta: Optional[float] = None,
+    p_clean: Optional[float] = None,
+    max_jitter_ms: Optional[float] = None,
+    p_log_jitter: Optional[float] = None,
+    p_quantize: Optional[float] = None,
+    max_drop: Optional[float] = None,
+    p_window: Optional[float] = None,
+    resolution_ms: Optional[float] = None,
+    init: Optional[PathLike] = None,
+    p_isi_noise: Optional[float] = None,
+    max_isi_noise: Optional[float] = None,
+    features_version: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Union[bool, Callable[[int, int, str], None]] = True,
+) -> Dict[str, Any]:
+    """Trains the DIC predictor: ``spikepop train`` from Python.
+
+    Reads the training trains of ``data`` (folders or files written by :func:`dataset`, Parquet or CSV, or any
+    CSV with ``g_s, g_u, spiking_times``; a folder with ``train.*`` and ``val.*`` sets gives both), trains
+    the network with the augmentations, keeps the epoch of lowest validation loss, calibrates its sd on the
+    validation trains and writes the weights (safetensors) to ``output``, usable as ``weights=`` by
+    :func:`predict` and :func:`reconstruct`. Checkpoints go to ``<output>.ckpt`` after every epoch.
+
+    Args:
+        model: a built-in model's name or a model file's path (the weights serve that model alone).
+        data: one path or several.
+        output: the weights file to write.
+        val: validation data (default: each source's ``val.*`` set, or 10% of its targets held out).
+        epochs, seed, hidden, batch, lr, loss (``gaussian`` or ``laplace``), beta: training settings.
+        p_clean, max_jitter_ms, p_log_jitter, p_quantize, max_drop, p_window, resolution_ms, p_isi_noise,
+            max_isi_noise: the augmentations; features_version: the feature vector read.
+        init: weights to start from (fine-tuning).
+        resume: continue an interrupted run from its last checkpoint (same settings and data).
+        threads: worker threads (default: all cores).
+        progress: True shows a tqdm bar (batches) when tqdm is installed; a callable gets
+            ``(done, total, message)``.
+
+    Every ``None`` keeps the command line's default (``spikepop train --help``).
+
+    Returns:
+        ``{"output", "train_trains", "val_trains", "epochs", "best_epoch", "history" (train and validation
+        loss per epoch), "temperature", "parameters"}``. Ctrl-C stops between batches (KeyboardInterrupt;
+        call again with ``resume=True``).
+    """
+    _whole(epochs=(epochs, 1), seed=(seed, 0), batch=(batch, 1), features_version=(features_version, 1))
+    paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    callback = _progress_bar(0, "training", "batch") if progress is True else (progress or None)
+    args = _Settings(dict(
+        epochs=epochs,
+        seed=int(seed),
+        resume=bool(resume),
+        hidden=None if hidden is None else [int(h) for h in hidden],
+        batch=batch,
+        lr=lr,
+        loss=loss,
+        beta=beta,
+        p_clean=p_clean,
+        max_jitter_ms=max_jitter_ms,
+        p_log_jitter=p_log_jitter,
+        p_quantize=p_quantize,
+        max_drop=max_drop,
+        p_window=p_window,
+        resolution_ms=resolution_ms,
+        p_isi_noise=p_isi_noise,
+        max_isi_noise=max_isi_noise,
+        features_version=features_version,
+        init=os.fspath(init) if init is not None else None,
+    ))
+    summary = _native.train(
+        model,
+        [os.fspath(p) for p in paths],
+        os.fspath(output),
+        os.fspath(val) if val is not None else None,
+        args,
+        threads,
+        callback,
+    )
+    return json.loads(summary)

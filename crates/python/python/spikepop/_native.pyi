@@ -58,3 +58,31 @@ def synth(
     spikes_per_burst: Optional[int] = None,
     intra_hz: Optional[float] = None,
 ) -> Tuple[List[str], List[np.ndarray]]: ...
+def dataset(
+    model_name: str,
+    targets: int,
+    output: str,
+    per_target: Optional[int],
+    seed: int,
+    noise: float,
+    duration: Optional[float],
+    transient: Optional[float],
+    dt: Optional[float],
+    gs_range: Optional[Tuple[float, float]],
+    gu_range: Optional[Tuple[float, float]],
+    shard: str,
+    format: str,
+    resume: bool,
+    group_targets: Optional[int],
+    threads: Optional[int],
+    progress: Optional[Callable[[int, int], None]],
+) -> Tuple[str, str, int, float, List[str]]: ...
+def train(
+    model_name: str,
+    data: List[str],
+    output: str,
+    val: Optional[str],
+    args: Any,
+    threads: Optional[int],
+    progress: Optional[Callable[[int, int, str], None]],
+) -> str: ...
