@@ -1,20 +1,17 @@
 //! `spikepop evaluate`: the predictor's error table on a test set with known DICs.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use spikepop_predict::Predictor;
-use spikepop_predict::augment::{check_jitter_ms, perturb};
+use spikepop_predict::augment::{check_drop, check_jitter_ms, perturb_samples};
 use spikepop_predict::baseline::RateBaseline;
 use spikepop_predict::benchmark::Benchmark;
-use spikepop_predict::data::Sample;
 use spikepop_predict::eval::evaluate;
-use spikepop_predict::features::is_silent;
 
 use crate::output::{model_by_name, with_threads};
+use spikepop_predict::samples::named_set;
 use spikepop_predict::samples::read_samples;
-use spikepop_predict::samples::{manifest_of, named_set};
 
 /// Print the predictor's errors on a test set: MAE and median error per DIC, overall and per label, label
 /// accuracy, and the fraction of true values inside the predicted 1-sd and 2-sd intervals.
@@ -69,69 +66,11 @@ pub struct Args {
     threads: Option<usize>,
 }
 
-/// The samples whose cell (same ID and DICs) fires in `other`; an error if an ID's DICs differ or none is left.
-fn same_cells(samples: Vec<Sample>, other: &[Sample]) -> Result<Vec<Sample>> {
-    let firing: HashMap<&str, &Sample> = other
-        .iter()
-        .filter(|s| !is_silent(&s.times_ms))
-        .map(|s| (s.id.as_str(), s))
-        .collect();
-    let mut kept = Vec::new();
-    for s in samples {
-        if let Some(o) = firing.get(s.id.as_str()) {
-            if o.g_s != s.g_s || o.g_u != s.g_u {
-                bail!(
-                    "ID {}: g_s, g_u are {}, {} here but {}, {} there; expected the same cells",
-                    s.id,
-                    s.g_s,
-                    s.g_u,
-                    o.g_s,
-                    o.g_u
-                );
-            }
-            kept.push(s);
-        }
-    }
-    if kept.is_empty() {
-        bail!("no ID of the test data fires there; expected the same cells");
-    }
-    Ok(kept)
-}
-
-/// Why the scores on noise-free trains simulated at a step coarser than the network's finest training step,
-/// and not one of its training steps, are not the network's own: the spike times carry an integrator's error
-/// above the resolution it was trained at, of a pattern it has not seen.
-fn step_mismatch(predictor: &Predictor, test: &std::path::Path) -> Option<String> {
-    let trained = predictor.weights.sim_dts_ms();
-    let finest = *trained.first()?;
-    let m = manifest_of(test)?;
-    let same = |dt: &f64| (m.dt - dt).abs() <= 1e-9 * dt;
-    (m.noise == 0.0 && m.dt > finest * (1.0 + 1e-9) && !trained.iter().any(same)).then(|| {
-        let steps: Vec<String> = trained.iter().map(f64::to_string).collect();
-        format!(
-            "{} was simulated at dt {} ms, the network's noise-free training trains at dt {} ms: the \
-             coarser step's spike-time error (about 0.003 ms for STG at 0.025 ms, 0.014 ms at 0.05 ms) is \
-             above the network's resolution of {} ms and not a pattern it was trained on; simulate the test \
-             set with --dt {finest} for the network's own accuracy (notes/predictor-log.md, sections 4d, 4f and \
-             4g)",
-            test.display(),
-            m.dt,
-            steps.join(" and "),
-            predictor.weights.resolution_ms
-        )
-    })
-}
-
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     check_jitter_ms("--jitter-ms", args.jitter_ms)?;
     check_jitter_ms("--grid-ms", args.grid_ms)?;
-    if !(0.0..1.0).contains(&args.drop) {
-        bail!(
-            "invalid --drop {}: expected a probability from 0 to below 1",
-            args.drop
-        );
-    }
+    check_drop("--drop", args.drop)?;
     if args.copies == 0 {
         bail!("invalid --copies 0: expected 1 or more");
     }
@@ -144,27 +83,22 @@ pub fn run(args: Args) -> Result<()> {
     }
     let data = args.data.clone().expect("--data or --benchmark (clap)");
     let path = named_set(&data, "test").unwrap_or_else(|| data.clone());
-    if let Some(note) = step_mismatch(&predictor, &path) {
+    if let Some(note) = spikepop_predict::samples::step_mismatch(&predictor, &path) {
         eprintln!("note: {note}");
     }
     let mut samples = read_samples(&path)?;
     if let Some(other) = &args.same_cells_as {
         let other_path = named_set(other, "test").unwrap_or_else(|| other.clone());
-        samples = same_cells(samples, &read_samples(&other_path)?)
+        samples = spikepop_predict::data::same_cells(samples, &read_samples(&other_path)?)
             .with_context(|| format!("--same-cells-as {}", other_path.display()))?;
     }
-    if args.jitter_ms > 0.0 || args.drop > 0.0 || args.grid_ms > 0.0 {
-        for (i, s) in samples.iter_mut().enumerate() {
-            s.times_ms = perturb(
-                &s.times_ms,
-                args.jitter_ms,
-                args.drop,
-                args.grid_ms,
-                args.seed,
-                i as u64,
-            );
-        }
-    }
+    perturb_samples(
+        &mut samples,
+        args.jitter_ms,
+        args.drop,
+        args.grid_ms,
+        args.seed,
+    );
     let mut report = with_threads(args.threads, || evaluate(&predictor, &samples))?;
     if args.intervals > 0 {
         report = report.with_intervals(args.intervals, args.seed);

@@ -1,13 +1,11 @@
 //! `spikepop reconstruct`: from spike times to a verified degenerate population, one per recording.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use spikepop_predict::Predictor;
 use spikepop_reconstruct::files::{self, PriorSource};
-use spikepop_reconstruct::{
-    Options, Outcome, Priors, SearchSettings, Setting, Tolerances, pipeline,
-};
+use spikepop_reconstruct::{Options, Priors, Setting, Tolerances, pipeline};
 
 use crate::input::InputArgs;
 use crate::output::{cancel_flag, check_interrupted, model_by_name, progress, with_threads};
@@ -168,35 +166,9 @@ pub fn run(args: Args) -> Result<()> {
         &settings,
     );
     files::Rendered::new(model, &outcomes, &settings, &run).save(&args.output)?;
-    report(&outcomes, &settings, &args.output);
-    Ok(())
-}
-
-/// Prints one line per recording (label, prediction, verified count) and the warnings.
-fn report(outcomes: &[Outcome], settings: &SearchSettings, out: &Path) {
-    let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
-    eprintln!(
-        "reconstructed {ok} of {} recordings into {}",
-        outcomes.len(),
-        out.display()
+    eprint!(
+        "{}",
+        pipeline::report(&outcomes, &settings, &args.output.display().to_string())
     );
-    for o in outcomes.iter().take(20) {
-        let line = match (&o.result, o.predicted.prior) {
-            (Ok(r), Some(p)) => format!(
-                "{:<10} predicted g_s {:6.2} ± {:4.2}, g_u {:6.2} ± {:4.2}; {} of {} candidates verified",
-                r.features.label.as_str(),
-                p.g_s,
-                p.sd_g_s,
-                p.g_u,
-                p.sd_g_u,
-                r.verified_found,
-                r.candidates_tried
-            ),
-            _ => String::new(),
-        };
-        eprintln!("  {:<12} {line} [{}]", o.id, o.status(settings));
-    }
-    if outcomes.len() > 20 {
-        eprintln!("  ... ({} more in summary.csv)", outcomes.len() - 20);
-    }
+    Ok(())
 }

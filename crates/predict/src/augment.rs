@@ -217,7 +217,31 @@ pub fn train_seed(times: &[f64]) -> u64 {
     })
 }
 
-/// Checks a jitter sd given on the command line as `flag`: finite and >= 0 (ms).
+/// Checks a probability of dropping a spike given as `flag` (a flag or an argument name): from 0 to below 1.
+pub fn check_drop(flag: &str, p: f64) -> anyhow::Result<()> {
+    if !(0.0..1.0).contains(&p) {
+        anyhow::bail!("invalid {flag} {p}: expected a probability from 0 to below 1");
+    }
+    Ok(())
+}
+
+/// [`perturb`] on every sample's train, the i-th with stream i: what `spikepop evaluate --jitter-ms --drop
+/// --grid-ms --seed` does to its test trains. Nothing changes when all three are 0.
+pub fn perturb_samples(
+    samples: &mut [crate::data::Sample],
+    jitter_ms: f64,
+    p_drop: f64,
+    grid_ms: f64,
+    seed: u64,
+) {
+    if jitter_ms > 0.0 || p_drop > 0.0 || grid_ms > 0.0 {
+        for (i, s) in samples.iter_mut().enumerate() {
+            s.times_ms = perturb(&s.times_ms, jitter_ms, p_drop, grid_ms, seed, i as u64);
+        }
+    }
+}
+
+/// Checks a jitter sd given as `flag` (a flag or an argument name): finite and >= 0 (ms).
 pub fn check_jitter_ms(flag: &str, ms: f64) -> anyhow::Result<()> {
     if !(ms.is_finite() && ms >= 0.0) {
         anyhow::bail!("invalid {flag} {ms}: expected a finite number of ms >= 0");

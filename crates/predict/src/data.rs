@@ -13,6 +13,8 @@ use spikepop_models::Model;
 use spikepop_models::sim::{Settings, simulate_batch};
 use spikepop_spikes::{format_train, parse_train};
 
+use crate::features::is_silent;
+
 /// One training example: a spike train and the DICs of the model that fired it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -275,6 +277,35 @@ pub fn generate(
             group: ti as u64,
         })
         .collect())
+}
+
+/// The samples whose cell (same ID and DICs) fires in `other`; an error if an ID's DICs differ or none is left.
+pub fn same_cells(samples: Vec<Sample>, other: &[Sample]) -> anyhow::Result<Vec<Sample>> {
+    let firing: HashMap<&str, &Sample> = other
+        .iter()
+        .filter(|s| !is_silent(&s.times_ms))
+        .map(|s| (s.id.as_str(), s))
+        .collect();
+    let mut kept = Vec::new();
+    for s in samples {
+        if let Some(o) = firing.get(s.id.as_str()) {
+            if o.g_s != s.g_s || o.g_u != s.g_u {
+                anyhow::bail!(
+                    "ID {}: g_s, g_u are {}, {} here but {}, {} there; expected the same cells",
+                    s.id,
+                    s.g_s,
+                    s.g_u,
+                    o.g_s,
+                    o.g_u
+                );
+            }
+            kept.push(s);
+        }
+    }
+    if kept.is_empty() {
+        anyhow::bail!("no ID of the test data fires there; expected the same cells");
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]

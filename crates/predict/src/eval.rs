@@ -67,12 +67,7 @@ pub fn median(v: &mut [f64]) -> f64 {
         return f64::NAN;
     }
     v.sort_unstable_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
+    spikepop_spikes::stats::quantile(v, 0.5)
 }
 
 /// One evaluated train: true label, predicted label, |error| and |z| per DIC, and its target (group).

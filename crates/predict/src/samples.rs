@@ -147,3 +147,27 @@ pub fn training_sets(
     }
     Ok((train_set, val_set))
 }
+
+/// Why the scores on noise-free trains simulated at a step coarser than the network's finest training step,
+/// and not one of its training steps, are not the network's own: the spike times carry an integrator's error
+/// above the resolution it was trained at, of a pattern it has not seen.
+pub fn step_mismatch(predictor: &crate::Predictor, test: &Path) -> Option<String> {
+    let trained = predictor.weights.sim_dts_ms();
+    let finest = *trained.first()?;
+    let m = manifest_of(test)?;
+    let same = |dt: &f64| (m.dt - dt).abs() <= 1e-9 * dt;
+    (m.noise == 0.0 && m.dt > finest * (1.0 + 1e-9) && !trained.iter().any(same)).then(|| {
+        let steps: Vec<String> = trained.iter().map(f64::to_string).collect();
+        format!(
+            "{} was simulated at dt {} ms, the network's noise-free training trains at dt {} ms: the \
+             coarser step's spike-time error (about 0.003 ms for STG at 0.025 ms, 0.014 ms at 0.05 ms) is \
+             above the network's resolution of {} ms and not a pattern it was trained on; simulate the test \
+             set with --dt {finest} for the network's own accuracy (notes/predictor-log.md, sections 4d, 4f and \
+             4g)",
+            test.display(),
+            m.dt,
+            steps.join(" and "),
+            predictor.weights.resolution_ms
+        )
+    })
+}

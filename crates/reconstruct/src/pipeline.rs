@@ -240,6 +240,42 @@ pub fn run(
     Ok(out)
 }
 
+/// Recordings listed one per line by [`report`]; the rest are counted.
+pub const REPORT_LINES: usize = 20;
+
+/// The report `spikepop reconstruct` prints: how many recordings were reconstructed into `out`, then one line
+/// per recording (the first [`REPORT_LINES`]): its label, prediction, verified count and status.
+pub fn report(outcomes: &[Outcome], settings: &SearchSettings, out: &str) -> String {
+    let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
+    let mut s = format!(
+        "reconstructed {ok} of {} recordings into {out}\n",
+        outcomes.len()
+    );
+    for o in outcomes.iter().take(REPORT_LINES) {
+        let line = match (&o.result, o.predicted.prior) {
+            (Ok(r), Some(p)) => format!(
+                "{:<10} predicted g_s {:6.2} ± {:4.2}, g_u {:6.2} ± {:4.2}; {} of {} candidates verified",
+                r.features.label.as_str(),
+                p.g_s,
+                p.sd_g_s,
+                p.g_u,
+                p.sd_g_u,
+                r.verified_found,
+                r.candidates_tried
+            ),
+            _ => String::new(),
+        };
+        s += &format!("  {:<12} {line} [{}]\n", o.id, o.status(settings));
+    }
+    if outcomes.len() > REPORT_LINES {
+        s += &format!(
+            "  ... ({} more in summary.csv)\n",
+            outcomes.len() - REPORT_LINES
+        );
+    }
+    s
+}
+
 fn fmt(x: f64) -> String {
     if x.is_nan() {
         "NaN".to_string()

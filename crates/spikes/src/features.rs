@@ -642,3 +642,134 @@ pub fn write_csv(
     csv.flush()?;
     Ok(())
 }
+
+/// Median of the values that are not NaN; NaN when there are none.
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    crate::stats::quantiles(values, [0.5])[0]
+}
+
+/// A number for the table: 4 significant digits, `-` for NaN.
+fn num(v: f64) -> String {
+    if v.is_nan() {
+        "-".to_string()
+    } else if v == 0.0 {
+        "0".to_string()
+    } else if (0.01..1.0e5).contains(&v.abs()) {
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 4) as usize;
+        format!("{v:.digits$}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+/// The table that `spikepop features --summary` prints: trains, share, median rate, CV and CV2 per label and
+/// for all, then the medians of the bursting trains' burst features. `source` and `format` name the input in
+/// its first line.
+pub fn summary_table(
+    source: &str,
+    format: &str,
+    features: &[Features],
+    classifier: &Classifier,
+) -> String {
+    let mut s = String::new();
+    let n = features.len();
+    let spikes: usize = features.iter().map(|f| f.n_spikes).sum();
+    s += &format!(
+        "{source}: {n} train(s), {spikes} spikes, {format} format, {} classifier\n\n",
+        classifier.as_str()
+    );
+    s += &format!(
+        "{:<10} {:>7} {:>8} {:>15} {:>10} {:>10}\n",
+        "label", "trains", "share", "median rate Hz", "median CV", "median CV2"
+    );
+    for label in Label::ALL {
+        let of: Vec<&Features> = features.iter().filter(|f| f.label == label).collect();
+        let share = if n == 0 {
+            f64::NAN
+        } else {
+            100.0 * of.len() as f64 / n as f64
+        };
+        s += &format!(
+            "{:<10} {:>7} {:>7.1}% {:>15} {:>10} {:>10}\n",
+            label.as_str(),
+            of.len(),
+            share,
+            num(median(of.iter().map(|f| f.mean_rate_hz))),
+            num(median(of.iter().map(|f| f.cv))),
+            num(median(of.iter().map(|f| f.cv2))),
+        );
+    }
+    s += &format!(
+        "{:<10} {:>7} {:>8} {:>15} {:>10} {:>10}\n",
+        "all",
+        n,
+        "",
+        num(median(features.iter().map(|f| f.mean_rate_hz))),
+        num(median(features.iter().map(|f| f.cv))),
+        num(median(features.iter().map(|f| f.cv2))),
+    );
+    let bursting: Vec<&Features> = features
+        .iter()
+        .filter(|f| f.label == Label::Bursting)
+        .collect();
+    if !bursting.is_empty() {
+        let med = |get: fn(&Features) -> f64| num(median(bursting.iter().map(|f| get(f))));
+        s += &format!(
+            "\nbursting trains (medians): {} spikes per burst, burst duration {} ms, intra-burst {} Hz, \
+             inter-burst {} Hz (period {} ms), duty cycle {}\n",
+            med(|f| f.spikes_per_burst),
+            med(|f| f.burst_duration_ms),
+            med(|f| f.intra_burst_hz),
+            med(|f| f.inter_burst_hz),
+            med(|f| f.inter_burst_period_ms),
+            med(|f| f.duty_cycle),
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_labels() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference/valid.csv");
+        let rec = crate::read_trains(&path, &crate::ReadOptions::default()).unwrap();
+        let features: Vec<Features> = rec
+            .trains
+            .iter()
+            .map(|t| Features::of(&t.times_ms, &Classifier::Default))
+            .collect();
+        let s = summary_table(
+            "valid.csv",
+            &rec.format.to_string(),
+            &features,
+            &Classifier::Default,
+        );
+        assert!(
+            s.starts_with("valid.csv: 5 train(s), 26 spikes, reference format, default classifier"),
+            "{s}"
+        );
+        assert!(s.contains("silent           3    60.0%"), "{s}");
+        assert!(
+            s.contains("tonic            1    20.0%           10.00"),
+            "{s}"
+        );
+        assert!(
+            s.contains("bursting trains (medians): 4.000 spikes per burst"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn numbers_for_the_table() {
+        assert_eq!(num(f64::NAN), "-");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(9.97727), "9.977");
+        assert_eq!(num(127.85), "127.8");
+        assert_eq!(num(0.0008), "8.000e-4");
+        assert_eq!(median([3.0, f64::NAN, 1.0, 2.0, 10.0].into_iter()), 2.5);
+    }
+}
