@@ -2,19 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use spikepop_predict::Predictor;
-use spikepop_predict::augment::{check_drop, check_jitter_ms, perturb_samples};
-use spikepop_predict::baseline::RateBaseline;
-use spikepop_predict::benchmark::Benchmark;
 use spikepop_predict::eval::evaluate;
+use spikepop_predict::samples::{TestOptions, benchmark_report, test_set};
 
-use crate::output::{model_by_name, with_threads};
-use spikepop_predict::samples::named_set;
-use spikepop_predict::samples::read_samples;
+use crate::output::{model_by_name, with_threads, write_atomic};
 
-/// Print the predictor's errors on a test set: MAE and median error per DIC, overall and per label, label
-/// accuracy, and the fraction of true values inside the predicted 1-sd and 2-sd intervals.
 #[derive(clap::Args)]
 pub struct Args {
     /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
@@ -64,13 +58,13 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also write the table as CSV (one row per group, or per domain and group; shares as fractions).
+    #[arg(short, long, value_name = "TABLE.csv")]
+    output: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
-    check_jitter_ms("--jitter-ms", args.jitter_ms)?;
-    check_jitter_ms("--grid-ms", args.grid_ms)?;
-    check_drop("--drop", args.drop)?;
     if args.copies == 0 {
         bail!("invalid --copies 0: expected 1 or more");
     }
@@ -79,61 +73,42 @@ pub fn run(args: Args) -> Result<()> {
         ..Predictor::for_model(model, args.weights.as_deref())?
     };
     if let Some(dir) = &args.benchmark {
-        return run_benchmark(&args, &predictor, dir);
+        let (report, notes) = with_threads(args.threads, || {
+            benchmark_report(&predictor, dir, args.baseline_data.as_deref())
+        })??;
+        for note in notes {
+            eprintln!("note: {note}");
+        }
+        println!("{report}");
+        return save(args.output.as_deref(), |w| report.write_csv(w));
     }
     let data = args.data.clone().expect("--data or --benchmark (clap)");
-    let path = named_set(&data, "test").unwrap_or_else(|| data.clone());
-    if let Some(note) = spikepop_predict::samples::step_mismatch(&predictor, &path) {
+    let opts = TestOptions {
+        same_cells_as: args.same_cells_as.clone(),
+        jitter_ms: args.jitter_ms,
+        drop: args.drop,
+        grid_ms: args.grid_ms,
+        seed: args.seed,
+    };
+    let (samples, notes) = test_set(&predictor, &data, &opts)?;
+    for note in notes {
         eprintln!("note: {note}");
     }
-    let mut samples = read_samples(&path)?;
-    if let Some(other) = &args.same_cells_as {
-        let other_path = named_set(other, "test").unwrap_or_else(|| other.clone());
-        samples = spikepop_predict::data::same_cells(samples, &read_samples(&other_path)?)
-            .with_context(|| format!("--same-cells-as {}", other_path.display()))?;
-    }
-    perturb_samples(
-        &mut samples,
-        args.jitter_ms,
-        args.drop,
-        args.grid_ms,
-        args.seed,
-    );
     let mut report = with_threads(args.threads, || evaluate(&predictor, &samples))?;
     if args.intervals > 0 {
         report = report.with_intervals(args.intervals, args.seed);
     }
     println!("{report}");
-    Ok(())
+    save(args.output.as_deref(), |w| report.write_csv(w))
 }
 
-/// `--benchmark DIR`: the domain x label table.
-fn run_benchmark(args: &Args, predictor: &Predictor, dir: &std::path::Path) -> Result<()> {
-    let bench = Benchmark::read(dir)?;
-    if bench.model != predictor.weights.model {
-        bail!(
-            "{}: the benchmark is of the {} model; expected {} (--model)",
-            dir.join(spikepop_predict::benchmark::MANIFEST).display(),
-            bench.model,
-            predictor.weights.model
-        );
+/// Writes the table's CSV to `path` (atomically), when asked.
+fn save(
+    path: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
+    if let Some(path) = path {
+        write_atomic(path, |w| Ok(write(w)?))?;
     }
-    let fitted = match &args.baseline_data {
-        Some(p) => Some(
-            RateBaseline::fit(&read_samples(p)?, spikepop_predict::train::BASELINE_BINS)
-                .with_context(|| format!("--baseline-data {}: no firing train", p.display()))?,
-        ),
-        None => None,
-    };
-    if fitted.is_none() && predictor.weights.rate_baseline.is_none() {
-        eprintln!(
-            "note: these weights hold no rate-only baseline (trained before it existed); give --baseline-data \
-             TRAIN to fit one"
-        );
-    }
-    let report = with_threads(args.threads, || {
-        spikepop_predict::benchmark::evaluate(predictor, &bench, fitted.as_ref())
-    })?;
-    println!("{report}");
     Ok(())
 }

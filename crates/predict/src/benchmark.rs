@@ -292,6 +292,41 @@ fn table(
     (rows, r.silent)
 }
 
+impl BenchReport {
+    /// The table as CSV: `domain`, the columns of [`crate::eval::ROW_COLUMNS`], then `ood_share`,
+    /// `baseline_mae_g_s`, `baseline_mae_g_u`, `baseline_in_1sd_g_s`, `baseline_in_1sd_g_u`,
+    /// `reference_mae_g_s`, `reference_mae_g_u` (empty where there is none).
+    pub fn write_csv(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut csv = csv::Writer::from_writer(w);
+        let mut head = vec!["domain"];
+        head.extend(crate::eval::ROW_COLUMNS);
+        head.extend([
+            "ood_share",
+            "baseline_mae_g_s",
+            "baseline_mae_g_u",
+            "baseline_in_1sd_g_s",
+            "baseline_in_1sd_g_u",
+            "reference_mae_g_s",
+            "reference_mae_g_u",
+        ]);
+        csv.write_record(&head)?;
+        let pair = |v: Option<[f64; 2]>| match v {
+            Some([a, b]) => [a.to_string(), b.to_string()],
+            None => [String::new(), String::new()],
+        };
+        for r in &self.rows {
+            let mut c = vec![r.domain.clone()];
+            c.extend(r.net.cells());
+            c.push(r.ood.to_string());
+            c.extend(pair(r.baseline));
+            c.extend(pair(r.baseline_in1));
+            c.extend(pair(r.reference));
+            csv.write_record(&c)?;
+        }
+        csv.flush()
+    }
+}
+
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(

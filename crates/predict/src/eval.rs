@@ -216,6 +216,45 @@ impl Report {
     }
 }
 
+/// The columns of a [`Row`] in the CSV tables of `spikepop evaluate -o` (shares as fractions, not percent).
+pub const ROW_COLUMNS: [&str; 11] = [
+    "group",
+    "n",
+    "mae_g_s",
+    "mae_g_u",
+    "median_g_s",
+    "median_g_u",
+    "in_1sd_g_s",
+    "in_1sd_g_u",
+    "in_2sd_g_s",
+    "in_2sd_g_u",
+    "label_accuracy",
+];
+
+impl Row {
+    /// The row's cells in the order of [`ROW_COLUMNS`].
+    pub fn cells(&self) -> Vec<String> {
+        let mut c = vec![self.name.clone(), self.n.to_string()];
+        for v in [self.mae, self.median, self.in1, self.in2] {
+            c.extend(v.iter().map(|x| x.to_string()));
+        }
+        c.push(self.accuracy.to_string());
+        c
+    }
+}
+
+impl Report {
+    /// The table as CSV: [`ROW_COLUMNS`], one line per row (`all`, then each label).
+    pub fn write_csv(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(ROW_COLUMNS)?;
+        for r in &self.rows {
+            csv.write_record(r.cells())?;
+        }
+        csv.flush()
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(

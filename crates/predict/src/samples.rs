@@ -171,3 +171,85 @@ pub fn step_mismatch(predictor: &crate::Predictor, test: &Path) -> Option<String
         )
     })
 }
+
+/// How `spikepop evaluate --data` reads its test trains ([`test_set`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestOptions {
+    /// Keep only the cells (same ID and DICs) that fire in this data set too (`--same-cells-as`).
+    pub same_cells_as: Option<PathBuf>,
+    /// Spike-time jitter sd (ms), [`crate::augment::perturb`].
+    pub jitter_ms: f64,
+    /// Probability of dropping each spike.
+    pub drop: f64,
+    /// Sampling grid (ms) the spike times are rounded to; 0 for none.
+    pub grid_ms: f64,
+    /// Seed of the perturbations.
+    pub seed: u64,
+}
+
+/// The test trains of `spikepop evaluate --data DATA`: DATA's `test.*` set when it has one, else DATA; the
+/// cells of [`TestOptions::same_cells_as`] alone, perturbed as asked. Also returns the notes to show
+/// ([`step_mismatch`]).
+pub fn test_set(
+    predictor: &crate::Predictor,
+    data: &Path,
+    opts: &TestOptions,
+) -> Result<(Vec<Sample>, Vec<String>)> {
+    use crate::augment::{check_drop, check_jitter_ms, perturb_samples};
+    check_jitter_ms("--jitter-ms", opts.jitter_ms)?;
+    check_jitter_ms("--grid-ms", opts.grid_ms)?;
+    check_drop("--drop", opts.drop)?;
+    let path = named_set(data, "test").unwrap_or_else(|| data.to_path_buf());
+    let notes: Vec<String> = step_mismatch(predictor, &path).into_iter().collect();
+    let mut samples = read_samples(&path)?;
+    if let Some(other) = &opts.same_cells_as {
+        let other_path = named_set(other, "test").unwrap_or_else(|| other.clone());
+        samples = crate::data::same_cells(samples, &read_samples(&other_path)?)
+            .with_context(|| format!("--same-cells-as {}", other_path.display()))?;
+    }
+    perturb_samples(
+        &mut samples,
+        opts.jitter_ms,
+        opts.drop,
+        opts.grid_ms,
+        opts.seed,
+    );
+    Ok((samples, notes))
+}
+
+/// `spikepop evaluate --benchmark DIR [--baseline-data TRAIN]`: the domain x label table of `predictor` on the
+/// benchmark folder `dir`, with the rate-only baseline fitted on `baseline_data` or stored in the weights.
+/// Also returns the notes to show.
+pub fn benchmark_report(
+    predictor: &crate::Predictor,
+    dir: &Path,
+    baseline_data: Option<&Path>,
+) -> Result<(crate::benchmark::BenchReport, Vec<String>)> {
+    use crate::baseline::RateBaseline;
+    use crate::benchmark::{Benchmark, MANIFEST, evaluate};
+    let bench = Benchmark::read(dir)?;
+    if bench.model != predictor.weights.model {
+        bail!(
+            "{}: the benchmark is of the {} model; expected {} (--model)",
+            dir.join(MANIFEST).display(),
+            bench.model,
+            predictor.weights.model
+        );
+    }
+    let fitted = match baseline_data {
+        Some(p) => Some(
+            RateBaseline::fit(&read_samples(p)?, crate::train::BASELINE_BINS)
+                .with_context(|| format!("--baseline-data {}: no firing train", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut notes = Vec::new();
+    if fitted.is_none() && predictor.weights.rate_baseline.is_none() {
+        notes.push(
+            "these weights hold no rate-only baseline (trained before it existed); give --baseline-data \
+             TRAIN to fit one"
+                .to_string(),
+        );
+    }
+    Ok((evaluate(predictor, &bench, fitted.as_ref()), notes))
+}

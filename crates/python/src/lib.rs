@@ -633,6 +633,77 @@ fn train(
     .to_string())
 }
 
+/// `spikepop evaluate`: the predictor's error table on a test set (`data`) or a benchmark folder
+/// (`benchmark`), as the CSV of `spikepop evaluate -o`, and the notes the command line prints.
+#[pyfunction]
+#[pyo3(signature = (model_name, data=None, benchmark=None, weights=None, baseline_data=None, same_cells_as=None, jitter_ms=0.0, drop=0.0, grid_ms=0.0, seed=0, copies=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn evaluate_csv(
+    py: Python<'_>,
+    model_name: &str,
+    data: Option<PathBuf>,
+    benchmark: Option<PathBuf>,
+    weights: Option<PathBuf>,
+    baseline_data: Option<PathBuf>,
+    same_cells_as: Option<PathBuf>,
+    jitter_ms: f64,
+    drop: f64,
+    grid_ms: f64,
+    seed: u64,
+    copies: Option<usize>,
+    threads: Option<usize>,
+) -> PyResult<(String, Vec<String>)> {
+    use spikepop_predict::samples::{TestOptions, benchmark_report, test_set};
+    let model = model(model_name)?;
+    let mut predictor = Predictor::for_model(model, weights.as_deref()).map_err(value_error)?;
+    if let Some(c) = copies {
+        if c == 0 {
+            return Err(value_error("copies=0: expected 1 or more"));
+        }
+        predictor.copies = c;
+    }
+    let mut out = Vec::new();
+    let fail = |e: anyhow::Error| value_error(format!("{e:#}"));
+    let notes = match (data, benchmark) {
+        (None, Some(dir)) => {
+            let (report, notes) = py
+                .detach(|| {
+                    with_threads(threads, || {
+                        benchmark_report(&predictor, &dir, baseline_data.as_deref())
+                    })
+                })?
+                .map_err(fail)?;
+            report.write_csv(&mut out)?;
+            notes
+        }
+        (Some(data), None) => {
+            let opts = TestOptions {
+                same_cells_as,
+                jitter_ms,
+                drop,
+                grid_ms,
+                seed,
+            };
+            let (samples, notes) = py
+                .detach(|| test_set(&predictor, &data, &opts))
+                .map_err(fail)?;
+            let report = py.detach(|| {
+                with_threads(threads, || {
+                    spikepop_predict::eval::evaluate(&predictor, &samples)
+                })
+            })?;
+            report.write_csv(&mut out)?;
+            notes
+        }
+        _ => {
+            return Err(value_error(
+                "give data (a test set) or benchmark (a benchmark folder), not both",
+            ));
+        }
+    };
+    Ok((String::from_utf8_lossy(&out).into_owned(), notes))
+}
+
 /// Writes the three files of a reconstruction into a folder, atomically, as `spikepop reconstruct` does.
 #[pyfunction]
 fn save(
@@ -898,5 +969,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add_function(wrap_pyfunction!(dataset, m)?)?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate_csv, m)?)?;
     Ok(())
 }

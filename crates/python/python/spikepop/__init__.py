@@ -36,6 +36,7 @@ __all__ = [
     "Reconstruction",
     "dataset",
     "dics",
+    "evaluate",
     "features",
     "generate",
     "models",
@@ -630,3 +631,68 @@ def train(
         callback,
     )
     return json.loads(summary)
+
+
+def evaluate(
+    model: str = "stg",
+    data: Optional[PathLike] = None,
+    *,
+    benchmark: Optional[PathLike] = None,
+    weights: Optional[PathLike] = None,
+    baseline_data: Optional[PathLike] = None,
+    same_cells_as: Optional[PathLike] = None,
+    jitter_ms: float = 0.0,
+    drop: float = 0.0,
+    grid_ms: float = 0.0,
+    seed: int = 0,
+    copies: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> pd.DataFrame:
+    """The predictor's error table: ``spikepop evaluate`` from Python.
+
+    On a test set with known DICs (``data``: a data set, its ``test.*`` set when it has one, or a CSV with
+    ``g_s, g_u, spiking_times``), or on a benchmark folder (``benchmark``: every domain, and all of them
+    pooled, next to the rate-only baseline and the reference's published figures).
+
+    Args:
+        model: a built-in model's name or a model file's path.
+        data: the test set (or give ``benchmark``).
+        benchmark: a benchmark folder (``benchmarks/foreign-small/stg``).
+        weights: predictor weights (default: the built-in ones).
+        baseline_data: training trains to fit the rate-only baseline on, for weights without one.
+        same_cells_as: keep the cells that fire in this test set too (noisy against noise-free trains).
+        jitter_ms, drop, grid_ms, seed: perturb the test trains (spike-time jitter sd, probability of missing
+            each spike, sampling grid; seeded).
+        copies: blurred copies pooled per train (default 4).
+        threads: worker threads (default: all cores).
+
+    Returns:
+        A DataFrame with the CSV columns of ``spikepop evaluate -o``: ``[domain,] group, n, mae_g_s,
+        mae_g_u, median_g_s, median_g_u, in_1sd_g_s, in_1sd_g_u, in_2sd_g_s, in_2sd_g_u, label_accuracy``
+        (shares as fractions), and for a benchmark ``ood_share`` and the baseline's and the reference's
+        figures. The notes the command line prints come as warnings.
+    """
+    _whole(seed=(seed, 0), copies=(copies, 1))
+    for name, value in (("jitter_ms", jitter_ms), ("grid_ms", grid_ms)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name}={value!r}: expected a finite number of ms >= 0")
+    if not 0 <= drop < 1:
+        raise ValueError(f"drop={drop!r}: expected a probability from 0 to below 1")
+    path = lambda p: os.fspath(p) if p is not None else None  # noqa: E731
+    table, notes = _native.evaluate_csv(
+        model,
+        path(data),
+        path(benchmark),
+        path(weights),
+        path(baseline_data),
+        path(same_cells_as),
+        float(jitter_ms),
+        float(drop),
+        float(grid_ms),
+        int(seed),
+        copies,
+        threads,
+    )
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return _frame(table)

@@ -86,3 +86,17 @@ def train(
     threads: Optional[int],
     progress: Optional[Callable[[int, int, str], None]],
 ) -> str: ...
+def evaluate_csv(
+    model_name: str,
+    data: Optional[str] = None,
+    benchmark: Optional[str] = None,
+    weights: Optional[str] = None,
+    baseline_data: Optional[str] = None,
+    same_cells_as: Optional[str] = None,
+    jitter_ms: float = 0.0,
+    drop: float = 0.0,
+    grid_ms: float = 0.0,
+    seed: int = 0,
+    copies: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> Tuple[str, List[str]]: ...
