@@ -3,13 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use spikepop_predict::Predictor;
-use spikepop_predict::features::is_silent;
-use spikepop_predict::train::{COVERAGE_1SD, COVERAGE_2SD, calibrate};
+use spikepop_predict::train::{COVERAGE_1SD, COVERAGE_2SD, calibrate_on};
 
 use crate::output::{model_by_name, with_threads, write_atomic};
-use spikepop_predict::samples::read_all;
 
 /// Refit the sd calibration of the DIC predictor on data with known DICs: one factor per label and DIC that
 /// puts the 1-sd and 2-sd coverage of the true values closest to the centres of their bands.
@@ -45,20 +43,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let mut w = Predictor::for_model(model, args.weights.as_deref())?.weights;
-    let samples = read_all(&args.data)?;
-    let sources: Vec<String> = args.data.iter().map(|d| d.display().to_string()).collect();
-    let sources = sources.join(",");
-    let firing = samples.iter().filter(|s| !is_silent(&s.times_ms)).count();
-    if firing < 50 {
-        bail!(
-            "{sources}: {firing} firing trains (3 spikes or more); expected at least 50 to calibrate on"
-        );
-    }
     let before = w.temperature.clone();
-    with_threads(args.threads, || calibrate(&mut w, &samples))?;
-    w.notes.insert("calibration_data".into(), sources);
-    w.notes
-        .insert("calibration_trains".into(), firing.to_string());
+    let firing = with_threads(args.threads, || calibrate_on(&mut w, &args.data))??;
     let bytes = w.to_bytes();
     write_atomic(&args.output, |out| {
         out.write_all(&bytes)?;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use spikepop_predict::Predictor;
+use spikepop_predict::augment::{check_drop, check_jitter_ms};
 use spikepop_predict::eval::evaluate;
 use spikepop_predict::samples::{TestOptions, benchmark_report, test_set};
 
@@ -65,6 +66,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
+    check_jitter_ms("--jitter-ms", args.jitter_ms)?;
+    check_jitter_ms("--grid-ms", args.grid_ms)?;
+    check_drop("--drop", args.drop)?;
     if args.copies == 0 {
         bail!("invalid --copies 0: expected 1 or more");
     }

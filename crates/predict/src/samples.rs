@@ -189,23 +189,24 @@ pub struct TestOptions {
 
 /// The test trains of `spikepop evaluate --data DATA`: DATA's `test.*` set when it has one, else DATA; the
 /// cells of [`TestOptions::same_cells_as`] alone, perturbed as asked. Also returns the notes to show
-/// ([`step_mismatch`]).
+/// ([`step_mismatch`]). Errors name the file at fault; the caller names its own arguments (`jitter`,
+/// `drop`, `grid` are checked here under those names).
 pub fn test_set(
     predictor: &crate::Predictor,
     data: &Path,
     opts: &TestOptions,
 ) -> Result<(Vec<Sample>, Vec<String>)> {
     use crate::augment::{check_drop, check_jitter_ms, perturb_samples};
-    check_jitter_ms("--jitter-ms", opts.jitter_ms)?;
-    check_jitter_ms("--grid-ms", opts.grid_ms)?;
-    check_drop("--drop", opts.drop)?;
+    check_jitter_ms("jitter", opts.jitter_ms)?;
+    check_jitter_ms("grid", opts.grid_ms)?;
+    check_drop("drop", opts.drop)?;
     let path = named_set(data, "test").unwrap_or_else(|| data.to_path_buf());
     let notes: Vec<String> = step_mismatch(predictor, &path).into_iter().collect();
     let mut samples = read_samples(&path)?;
     if let Some(other) = &opts.same_cells_as {
         let other_path = named_set(other, "test").unwrap_or_else(|| other.clone());
         samples = crate::data::same_cells(samples, &read_samples(&other_path)?)
-            .with_context(|| format!("--same-cells-as {}", other_path.display()))?;
+            .with_context(|| format!("cells compared with {}", other_path.display()))?;
     }
     perturb_samples(
         &mut samples,
@@ -230,7 +231,7 @@ pub fn benchmark_report(
     let bench = Benchmark::read(dir)?;
     if bench.model != predictor.weights.model {
         bail!(
-            "{}: the benchmark is of the {} model; expected {} (--model)",
+            "{}: the benchmark is of the {} model; expected {} (the predictor's model)",
             dir.join(MANIFEST).display(),
             bench.model,
             predictor.weights.model
@@ -238,8 +239,14 @@ pub fn benchmark_report(
     }
     let fitted = match baseline_data {
         Some(p) => Some(
-            RateBaseline::fit(&read_samples(p)?, crate::train::BASELINE_BINS)
-                .with_context(|| format!("--baseline-data {}: no firing train", p.display()))?,
+            RateBaseline::fit(&read_samples(p)?, crate::train::BASELINE_BINS).with_context(
+                || {
+                    format!(
+                        "{}: no firing train to fit the rate-only baseline on",
+                        p.display()
+                    )
+                },
+            )?,
         ),
         None => None,
     };

@@ -462,6 +462,33 @@ pub const COVERAGE_1SD: (f64, f64) = (0.60, 0.76);
 /// See [`COVERAGE_1SD`].
 pub const COVERAGE_2SD: (f64, f64) = (0.90, 0.98);
 
+/// Firing trains (3 spikes or more) [`calibrate_on`] needs at the least.
+pub const MIN_CALIBRATION_TRAINS: usize = 50;
+
+/// `spikepop calibrate`: refits the temperatures of `w` on the trains of `data` (files or folders,
+/// [`crate::samples::read_all`]) and records them in its notes (`calibration_data`, `calibration_trains`).
+/// Returns the firing trains used; an error, naming the data, with fewer than [`MIN_CALIBRATION_TRAINS`].
+pub fn calibrate_on(w: &mut Weights, data: &[PathBuf]) -> Result<usize> {
+    let samples = crate::samples::read_all(data)?;
+    let sources: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
+    let sources = sources.join(",");
+    let firing = samples
+        .iter()
+        .filter(|s| !crate::features::is_silent(&s.times_ms))
+        .count();
+    if firing < MIN_CALIBRATION_TRAINS {
+        bail!(
+            "{sources}: {firing} firing trains (3 spikes or more); expected at least \
+             {MIN_CALIBRATION_TRAINS} to calibrate on"
+        );
+    }
+    calibrate(w, &samples);
+    w.notes.insert("calibration_data".into(), sources);
+    w.notes
+        .insert("calibration_trains".into(), firing.to_string());
+    Ok(firing)
+}
+
 /// Fits the calibration temperature of each DIC and label on the validation trains, as the predictor sees
 /// them (blurred copies pooled, [`crate::Predictor`]); see [`fit_temperatures`]. Labels with fewer than 50
 /// trains get the temperature of all trains. `spikepop calibrate` reruns this on other data.
