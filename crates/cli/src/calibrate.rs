@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use spikepop_predict::Predictor;
-use spikepop_predict::train::{COVERAGE_1SD, COVERAGE_2SD, calibrate_on};
+use spikepop_predict::train::{COVERAGE_1SD, COVERAGE_2SD, calibrate_on, fit_tonic_rate_reading};
 
 use crate::output::{model_by_name, with_threads, write_atomic};
 
@@ -25,10 +25,15 @@ pub struct Args {
     #[arg(
         long,
         value_name = "DIR_OR_FILE",
-        required = true,
+        required_unless_present = "rate_data",
         value_delimiter = ','
     )]
     data: Vec<PathBuf>,
+    /// Training trains to fit the tonic rate-only reading on (what a tonic train's rate says about its DICs,
+    /// from which `reconstruct` draws part of a tonic population's targets), for weights trained before it
+    /// existed; give the weights' own training data. Without `--data`, the temperatures stay as they are.
+    #[arg(long, value_name = "DIR_OR_FILE", value_delimiter = ',')]
+    rate_data: Vec<PathBuf>,
     /// Weights to recalibrate (default: the weights built into spikepop).
     #[arg(long, value_name = "W")]
     weights: Option<PathBuf>,
@@ -44,22 +49,40 @@ pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let mut w = Predictor::for_model(model, args.weights.as_deref())?.weights;
     let before = w.temperature.clone();
-    let firing = with_threads(args.threads, || calibrate_on(&mut w, &args.data))??;
+    let firing = if args.data.is_empty() {
+        None
+    } else {
+        Some(with_threads(args.threads, || {
+            calibrate_on(&mut w, &args.data)
+        })??)
+    };
+    let tonic = if args.rate_data.is_empty() {
+        None
+    } else {
+        Some(with_threads(args.threads, || {
+            fit_tonic_rate_reading(&mut w, &args.rate_data)
+        })??)
+    };
     let bytes = w.to_bytes();
     write_atomic(&args.output, |out| {
         out.write_all(&bytes)?;
         Ok(())
     })?;
-    eprintln!(
-        "calibrated on {firing} firing trains (bands: 1 sd {:.0}-{:.0}%, 2 sd {:.0}-{:.0}%): temperatures per \
-         label [g_s, g_u] {:?} (were {:?}); written to {}",
-        100.0 * COVERAGE_1SD.0,
-        100.0 * COVERAGE_1SD.1,
-        100.0 * COVERAGE_2SD.0,
-        100.0 * COVERAGE_2SD.1,
-        w.temperature,
-        before,
-        args.output.display()
-    );
+    if let Some(firing) = firing {
+        eprintln!(
+            "calibrated on {firing} firing trains (bands: 1 sd {:.0}-{:.0}%, 2 sd {:.0}-{:.0}%): temperatures \
+             per label [g_s, g_u] {:?} (were {:?})",
+            100.0 * COVERAGE_1SD.0,
+            100.0 * COVERAGE_1SD.1,
+            100.0 * COVERAGE_2SD.0,
+            100.0 * COVERAGE_2SD.1,
+            w.temperature,
+            before,
+        );
+    }
+    if let Some(n) = tonic {
+        eprintln!("fitted the tonic rate-only reading on {n} tonic trains");
+    }
+    eprintln!("written to {}", args.output.display());
     Ok(())
 }

@@ -39,6 +39,27 @@ pub fn log_rate(times_ms: &[f64]) -> Option<f64> {
 }
 
 impl RateBaseline {
+    /// [`RateBaseline::fit`] on the tonic trains of `samples` alone (labelled by the default classifier,
+    /// [`spikepop_spikes::features::Classifier::Default`]).
+    pub fn fit_tonic(samples: &[Sample], bins: usize) -> Option<RateBaseline> {
+        Self::fit_tonic_counted(samples, bins).0
+    }
+
+    /// [`RateBaseline::fit_tonic`] and the number of tonic trains it was fitted on.
+    pub fn fit_tonic_counted(samples: &[Sample], bins: usize) -> (Option<RateBaseline>, usize) {
+        use rayon::prelude::*;
+        use spikepop_spikes::features::{Classifier, Features, Label};
+        let tonic: Vec<Sample> = samples
+            .par_iter()
+            .filter(|s| {
+                !is_silent(&s.times_ms)
+                    && Features::of(&s.times_ms, &Classifier::Default).label == Label::Tonic
+            })
+            .cloned()
+            .collect();
+        (Self::fit(&tonic, bins), tonic.len())
+    }
+
     /// Fits the baseline on the firing trains of `samples` with at most `bins` bins (fewer when there are
     /// fewer than 50 trains a bin); `None` without 2 firing trains.
     pub fn fit(samples: &[Sample], bins: usize) -> Option<RateBaseline> {
@@ -165,6 +186,37 @@ mod tests {
         // (the 0.1% and 99.9% quantiles of 1-50 Hz evenly spread: 1.049 and 49.95 Hz)
         assert!((lo.exp() - 1.049 / 1.5).abs() < 0.005, "{lo}");
         assert!((hi.exp() - 49.95 * 1.5).abs() < 0.1, "{hi}");
+    }
+
+    #[test]
+    fn the_tonic_reading_leaves_out_bursting_trains_of_the_same_rate() {
+        // 200 tonic trains at 10 Hz with g_s = 10, and 200 bursting ones (5 spikes 10 ms apart every 500 ms:
+        // also 10 Hz on average) with g_s = -10.
+        let bursting = |k: usize| -> Vec<f64> {
+            (0..40)
+                .map(|i| (i / 5) as f64 * 500.0 + (i % 5) as f64 * 10.0 + k as f64 * 1e-3)
+                .collect()
+        };
+        let samples: Vec<Sample> = (0..400)
+            .map(|i| Sample {
+                id: i.to_string(),
+                times_ms: if i % 2 == 0 {
+                    regular(10.0 + i as f64 * 1e-4, 40)
+                } else {
+                    bursting(i)
+                },
+                g_s: if i % 2 == 0 { 10.0 } else { -10.0 },
+                g_u: 1.0,
+                group: i as u64,
+            })
+            .collect();
+        let (tonic, n) = RateBaseline::fit_tonic_counted(&samples, 4);
+        assert_eq!(n, 200);
+        let (c, _) = tonic.unwrap().predict(&regular(10.0, 40)).unwrap();
+        assert_eq!(c[0], 10.0);
+        // Every firing train together: the bins around 10 Hz hold both kinds.
+        let all = RateBaseline::fit(&samples, 4).unwrap();
+        assert!(all.centre.iter().any(|c| c[0] < 10.0), "{:?}", all.centre);
     }
 
     fn c_of(b: &RateBaseline, k: usize) -> [f64; 2] {

@@ -174,6 +174,10 @@ pub struct Weights {
     /// The rate-only baseline fitted on the same training trains (tensors `rate_baseline.*`), when the
     /// weights have one: the yardstick of `spikepop evaluate`.
     pub rate_baseline: Option<crate::baseline::RateBaseline>,
+    /// The same regressor fitted on the tonic training trains alone (tensors `tonic_rate_baseline.*`), when
+    /// the weights have one: what a tonic train's rate says about its DICs, from which `spikepop reconstruct`
+    /// draws part of a tonic population's targets.
+    pub tonic_rate_baseline: Option<crate::baseline::RateBaseline>,
 }
 
 /// Why a weights file cannot be used.
@@ -460,16 +464,20 @@ impl Weights {
             vec![self.temperature.len(), 2],
             self.temperature.iter().flatten().copied().collect(),
         ));
-        if let Some(b) = &self.rate_baseline {
+        for (prefix, baseline) in [
+            ("rate_baseline", &self.rate_baseline),
+            ("tonic_rate_baseline", &self.tonic_rate_baseline),
+        ] {
+            let Some(b) = baseline else { continue };
             tensors.push((
-                "rate_baseline.edges".into(),
+                format!("{prefix}.edges"),
                 vec![b.edges.len()],
                 b.edges.clone(),
             ));
-            tensors.push(("rate_baseline.range".into(), vec![2], b.range.to_vec()));
+            tensors.push((format!("{prefix}.range"), vec![2], b.range.to_vec()));
             for (name, v) in [("centre", &b.centre), ("sd", &b.sd)] {
                 tensors.push((
-                    format!("rate_baseline.{name}"),
+                    format!("{prefix}.{name}"),
                     vec![v.len(), 2],
                     v.iter().flatten().copied().collect(),
                 ));
@@ -657,31 +665,34 @@ impl Weights {
             return Err(WeightsError::Value("temperature".into()));
         }
         let temperature = t.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-        let rate_baseline = match shape_of("rate_baseline.centre") {
-            Err(_) => None,
-            Ok(s) => {
+        let baseline =
+            |prefix: &str| -> Result<Option<crate::baseline::RateBaseline>, WeightsError> {
+                let Ok(s) = shape_of(&format!("{prefix}.centre")) else {
+                    return Ok(None);
+                };
                 let bins = s.first().copied().unwrap_or(0);
                 let pairs = |name: &str| -> Result<Vec<[f32; 2]>, WeightsError> {
-                    Ok(tensor(name, &[bins, 2])?
+                    Ok(tensor(&format!("{prefix}.{name}"), &[bins, 2])?
                         .chunks_exact(2)
                         .map(|p| [p[0], p[1]])
                         .collect())
                 };
                 let b = crate::baseline::RateBaseline {
-                    edges: tensor("rate_baseline.edges", &[bins.saturating_sub(1)])?,
-                    centre: pairs("rate_baseline.centre")?,
-                    sd: pairs("rate_baseline.sd")?,
+                    edges: tensor(&format!("{prefix}.edges"), &[bins.saturating_sub(1)])?,
+                    centre: pairs("centre")?,
+                    sd: pairs("sd")?,
                     range: {
-                        let r = tensor("rate_baseline.range", &[2])?;
+                        let r = tensor(&format!("{prefix}.range"), &[2])?;
                         [r[0], r[1]]
                     },
                 };
                 if !b.is_valid() {
-                    return Err(WeightsError::Value("rate_baseline".into()));
+                    return Err(WeightsError::Value(prefix.into()));
                 }
-                Some(b)
-            }
-        };
+                Ok(Some(b))
+            };
+        let rate_baseline = baseline("rate_baseline")?;
+        let tonic_rate_baseline = baseline("tonic_rate_baseline")?;
         const FIXED: [&str; 8] = [
             "format",
             "model",
@@ -710,6 +721,7 @@ impl Weights {
             notes,
             features_version,
             rate_baseline,
+            tonic_rate_baseline,
         })
     }
 }
@@ -751,6 +763,7 @@ pub(crate) mod tests {
             notes: BTreeMap::from([("epochs".to_string(), "3".to_string())]),
             features_version: features::VERSION,
             rate_baseline: None,
+            tonic_rate_baseline: None,
         }
     }
 
@@ -856,6 +869,21 @@ pub(crate) mod tests {
         let w = random_weights(&[16, 8], 1);
         let back = Weights::from_bytes(&w.to_bytes()).unwrap();
         assert_eq!(back, w);
+        // Both rate-only regressors, the tonic one alone too.
+        let b = crate::baseline::RateBaseline {
+            edges: vec![1.0, 2.0],
+            centre: vec![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+            sd: vec![[0.5, 0.5]; 3],
+            range: [0.5, 2.5],
+        };
+        for (all, tonic) in [(Some(b.clone()), Some(b.clone())), (None, Some(b))] {
+            let with = Weights {
+                rate_baseline: all,
+                tonic_rate_baseline: tonic,
+                ..w.clone()
+            };
+            assert_eq!(Weights::from_bytes(&with.to_bytes()).unwrap(), with);
+        }
         assert_eq!(w.n_params(), N_FEATURES * 16 + 16 + 16 * 8 + 8 + 8 * 7 + 7);
         // The resolution is written only when set, so files without it read as 0.
         assert!(!String::from_utf8_lossy(&w.to_bytes()).contains("resolution_ms"));

@@ -420,6 +420,7 @@ fn init_weights(
         notes: BTreeMap::new(),
         features_version: cfg.features_version,
         rate_baseline: None,
+        tonic_rate_baseline: None,
     }
 }
 
@@ -461,6 +462,25 @@ pub fn loss_of(w: &Weights, set: &[Encoded], loss: Loss) -> (f64, f64) {
 pub const COVERAGE_1SD: (f64, f64) = (0.60, 0.76);
 /// See [`COVERAGE_1SD`].
 pub const COVERAGE_2SD: (f64, f64) = (0.90, 0.98);
+
+/// Fits the tonic rate-only reading of `w` ([`Weights::tonic_rate_baseline`]) on the training trains of `data`
+/// (files or folders, [`crate::samples::read_all`]), for weights trained before it existed, and records the
+/// data in its notes (`tonic_rate_data`). Returns the tonic trains used; an error, naming the data, without
+/// 2 of them.
+pub fn fit_tonic_rate_reading(w: &mut Weights, data: &[PathBuf]) -> Result<usize> {
+    let samples = crate::samples::read_all(data)?;
+    let sources: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
+    let sources = sources.join(",");
+    let (b, n) = crate::baseline::RateBaseline::fit_tonic_counted(&samples, BASELINE_BINS);
+    let Some(b) = b else {
+        bail!(
+            "{sources}: {n} tonic trains; expected at least 2 to fit the tonic rate-only reading on"
+        );
+    };
+    w.tonic_rate_baseline = Some(b);
+    w.notes.insert("tonic_rate_data".into(), sources);
+    Ok(n)
+}
 
 /// Firing trains (3 spikes or more) [`calibrate_on`] needs at the least.
 pub const MIN_CALIBRATION_TRAINS: usize = 50;
@@ -854,6 +874,7 @@ pub fn train(
     }
     w.notes.insert("augment".into(), aug);
     w.rate_baseline = crate::baseline::RateBaseline::fit(train, BASELINE_BINS);
+    w.tonic_rate_baseline = crate::baseline::RateBaseline::fit_tonic(train, BASELINE_BINS);
     Ok(Trained {
         weights: w,
         history,

@@ -35,7 +35,8 @@ pub enum Priors<'a> {
 pub struct Predicted {
     /// The DIC distribution used as the first proposal (`None` for a silent recording).
     pub prior: Option<Prior>,
-    /// What the recording's firing rate alone says about its DICs (the predictor's rate-only baseline),
+    /// What the recording's firing rate alone says about its DICs (the predictor's rate-only baseline of
+    /// tonic trains),
     /// for a tonic recording whose rate lies in the training range and a predictor that has the baseline;
     /// part of a tonic population's DIC targets are drawn from it
     /// ([`SearchSettings::tonic_rate_share`](crate::SearchSettings::tonic_rate_share)).
@@ -152,13 +153,19 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
     }
 }
 
-/// The rate-only reading of a tonic train ([`Predicted::rate`]); `None` for other labels, for a rate outside
-/// the training range (the prediction is then widened instead) and for weights without a rate baseline.
+/// The rate-only reading of a tonic train ([`Predicted::rate`]): the weights' tonic rate baseline, or their
+/// rate baseline of every firing train when they have no tonic one; `None` for other labels, for a rate
+/// outside the training range (the prediction is then widened instead) and for weights without a baseline.
 fn rate_reading(p: &Predictor, times: &[f64], label: Label, ood: Ood) -> Option<Prior> {
     if label != Label::Tonic || ood.contains(Ood::RATE) {
         return None;
     }
-    let (c, sd) = p.weights.rate_baseline.as_ref()?.predict(times)?;
+    let w = &p.weights;
+    let (c, sd) = w
+        .tonic_rate_baseline
+        .as_ref()
+        .or(w.rate_baseline.as_ref())?
+        .predict(times)?;
     Some(Prior {
         g_s: c[0],
         sd_g_s: sd[0],

@@ -111,7 +111,7 @@ fn da_tonic_populations_contain_cells_of_another_integrator() {
 
 /// STG cells that have fired for 30 s (scipy's BDF): their trains are periodic, so the rate is nearly all they
 /// say, and the network reads some of them confidently wrong (c0007: g_s 0.42 +- 0.85, true 6.80). With a
-/// quarter of the targets from the rate alone: 85% / 100% of 13 recordings (69% / 92% with none).
+/// quarter of the targets from the tonic rate reading: 92% / 100% of 13 recordings (69% / 92% with none).
 #[test]
 fn stg_tonic_populations_contain_settled_cells() {
     let Some((s, u, n)) = containment(
