@@ -20,7 +20,34 @@ use spikepop_spikes::features::{Classifier, Features};
 use spikepop_spikes::{Format, ReadOptions, SpikeTrain, TimeUnit};
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    PyValueError::new_err(pythonic(&e.to_string()))
+}
+
+/// A library message worded for Python: a command-line flag it names (`--p-clean`, `--gs-range`) becomes the
+/// argument of the same meaning (`p_clean`, `gs_range`), by the rule every function follows.
+fn pythonic(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("--") {
+        let (before, flag) = rest.split_at(at);
+        out.push_str(before);
+        let starts_word = out
+            .chars()
+            .last()
+            .is_none_or(|c| c.is_whitespace() || "([`'\"".contains(c));
+        let name_len = flag[2..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+            .unwrap_or(flag.len() - 2);
+        let name = &flag[2..2 + name_len];
+        if starts_word && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            out.push_str(&name.replace('-', "_"));
+        } else {
+            out.push_str(&flag[..2 + name_len]);
+        }
+        rest = &flag[2 + name_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The model named `model`: a built-in name or a model file's path.
@@ -613,7 +640,7 @@ fn train(
                 "training interrupted: call again with resume=True to continue from the last checkpoint",
             ));
         }
-        Err(e) => return Err(PyRuntimeError::new_err(format!("{e:#}"))),
+        Err(e) => return Err(PyRuntimeError::new_err(pythonic(&format!("{e:#}")))),
     };
     let mut w = trained.weights;
     record_provenance(&mut w, model, &data, args.init.as_deref());

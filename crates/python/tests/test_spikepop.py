@@ -250,6 +250,13 @@ def test_dataset_and_train_are_the_command_lines(tmp_path):
     assert len(p) == 5 and np.isfinite(p["g_s"]).all()
     with pytest.raises(ValueError, match="loss"):
         spikepop.train("stg", tmp_path / "py-data", tmp_path / "x.safetensors", loss="cauchy", progress=False)
+    # The library's checks, worded with the argument's name, not the command line's flag.
+    with pytest.raises(ValueError, match=r"^invalid p_clean 2: ") as e:
+        spikepop.train("stg", tmp_path / "py-data", tmp_path / "x.safetensors", p_clean=2.0, progress=False)
+    assert "--" not in str(e.value)
+    with pytest.raises(ValueError, match="^targets 5000000000: at most") as e:
+        spikepop.dataset("stg", 5_000_000_000, tmp_path / "bad2", progress=False)
+    assert "--" not in str(e.value)
 
 
 def test_evaluate_is_the_command_lines(tmp_path):
