@@ -41,6 +41,15 @@ pub enum UnitArg {
     S,
 }
 
+impl From<UnitArg> for TimeUnit {
+    fn from(u: UnitArg) -> TimeUnit {
+        match u {
+            UnitArg::Ms => TimeUnit::Ms,
+            UnitArg::S => TimeUnit::S,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OnlyArg {
     /// Clusters marked good in cluster_group.tsv.
@@ -72,10 +81,7 @@ impl InputArgs {
     pub fn read(&self) -> Result<Recordings> {
         let opts = ReadOptions {
             format: self.format.map(Format::from),
-            unit: self.unit.map(|u| match u {
-                UnitArg::Ms => TimeUnit::Ms,
-                UnitArg::S => TimeUnit::S,
-            }),
+            unit: self.unit.map(TimeUnit::from),
             rate: self.rate,
             only_good: matches!(self.only, Some(OnlyArg::Good)),
         };

@@ -2,6 +2,7 @@
 
 mod calibrate;
 mod dataset;
+mod detect;
 mod dics_cmd;
 mod evaluate;
 mod features;
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Simulate every model of a population file and write its spike times (and voltage traces).
     Simulate(simulate::Args),
+    /// Detect spikes in membrane-potential traces (threshold crossings) and write their times.
+    Detect(detect::Args),
     /// Measure every spike train of a file: counts, rates, ISI statistics, bursts and a firing label.
     Features(features::Args),
     /// Make synthetic spike trains (tonic, bursting, Poisson, irregular) for tests and demos.
@@ -60,6 +63,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args),
+        Command::Detect(args) => detect::run(args),
         Command::Features(args) => features::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Dics(args) => dics_cmd::run(args),

@@ -85,7 +85,8 @@ pub const DEFAULT_TONIC_SPREAD: f64 = 2.0;
 
 /// Default [`SearchSettings::tonic_rate_share`]: on trains spikepop did not simulate, a quarter of the targets
 /// from the tonic rate reading puts the true DICs of settled STG cells inside their population's central 90%
-/// in 92% of recordings (69% with none) and leaves the other domains within one recording of where they were;
+/// in 92% of recordings (69% with none) and leaves the other domains within one or two recordings of where
+/// they were (84% of the nine domains' tonic recordings contained without it, 83% with it);
 /// half of them costs 5-15 points in most domains, as the population's quantiles follow the rate's wider
 /// distribution (docs/reconstruct.md).
 pub const DEFAULT_TONIC_RATE_SHARE: f64 = 0.25;

@@ -36,11 +36,13 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod detect;
 mod error;
 pub mod features;
 mod read;
 pub mod stats;
 pub mod synth;
+pub mod traces;
 mod train;
 
 pub use error::{Location, ReadError, TrainParseError};
