@@ -731,6 +731,73 @@ fn evaluate_csv(
     Ok((String::from_utf8_lossy(&out).into_owned(), notes))
 }
 
+/// Spike times detected in membrane-potential traces: given `path` (a trace file) or `traces` (IDs, times in
+/// ms and voltages in mV). Returns (IDs, spike times).
+#[pyfunction]
+#[pyo3(signature = (path, traces, threshold, hysteresis, refractory, min_slope, at, unit))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn detect<'py>(
+    py: Python<'py>,
+    path: Option<PathBuf>,
+    traces: Option<
+        Vec<(
+            String,
+            PyReadonlyArray1<'py, f64>,
+            PyReadonlyArray1<'py, f64>,
+        )>,
+    >,
+    threshold: f64,
+    hysteresis: f64,
+    refractory: f64,
+    min_slope: Option<f64>,
+    at: &str,
+    unit: Option<&str>,
+) -> PyResult<(Vec<String>, Vec<Bound<'py, PyArray1<f64>>>)> {
+    use spikepop_spikes::detect::{DetectError, DetectOptions, detect};
+    let opts = DetectOptions {
+        threshold_mv: threshold,
+        hysteresis_mv: hysteresis,
+        refractory_ms: refractory,
+        min_slope,
+        time: at.parse().map_err(|e| value_error(format!("at={e}")))?,
+    };
+    opts.check().map_err(|e| match &e {
+        DetectError::Option { setting, .. } => value_error(format!("{}={e}", setting.name())),
+        _ => value_error(e),
+    })?;
+    let unit = match unit {
+        None | Some("ms") => TimeUnit::Ms,
+        Some("s") => TimeUnit::S,
+        Some(u) => return Err(value_error(format!("unit={u:?}: expected \"ms\" or \"s\""))),
+    };
+    let owned: Vec<(String, Vec<f64>, Vec<f64>)> = match (path, traces) {
+        (Some(p), None) => py
+            .detach(|| spikepop_spikes::traces::read_traces(&p, unit))
+            .map_err(|e| match e {
+                spikepop_spikes::traces::TraceError::Io { .. } => {
+                    PyOSError::new_err(format!("{:#}", anyhow::Error::from(e)))
+                }
+                e => value_error(e),
+            })?
+            .into_iter()
+            .map(|t| (t.id, t.t_ms, t.v_mv))
+            .collect(),
+        (None, Some(list)) => list
+            .into_iter()
+            .map(|(id, t, v)| (id, t.as_array().to_vec(), v.as_array().to_vec()))
+            .collect(),
+        _ => return Err(value_error("give a trace file's path or traces, not both")),
+    };
+    let mut ids = Vec::with_capacity(owned.len());
+    let mut out = Vec::with_capacity(owned.len());
+    for (id, t, v) in owned {
+        let spikes = detect(&t, &v, &opts).map_err(|e| value_error(format!("trace {id}: {e}")))?;
+        ids.push(id);
+        out.push(PyArray1::from_vec(py, spikes));
+    }
+    Ok((ids, out))
+}
+
 /// Writes the three files of a reconstruction into a folder, atomically, as `spikepop reconstruct` does.
 #[pyfunction]
 fn save(
@@ -997,5 +1064,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset, m)?)?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(detect, m)?)?;
     Ok(())
 }

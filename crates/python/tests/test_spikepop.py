@@ -277,3 +277,23 @@ def test_evaluate_is_the_command_lines(tmp_path):
         spikepop.evaluate("stg", test, drop=1.5)
     with pytest.raises(ValueError, match="data .* or benchmark"):
         spikepop.evaluate("stg")
+
+
+def test_detect_is_the_command_lines(tmp_path):
+    run_cli("generate", "--model", "stg", "--gs", "4", "--gu", "5", "-n", 2, "--seed", 1, "-o", tmp_path / "pop.csv")
+    run_cli("simulate", "--model", "stg", "--input", tmp_path / "pop.csv", "--duration", 4000,
+            "--traces", tmp_path / "traces.csv", "--trace-every", 1, "-o", tmp_path / "spikes.csv")
+    run_cli("detect", "--input", tmp_path / "traces.csv", "--threshold", 10, "-o", tmp_path / "detected.csv")
+    found = spikepop.detect(tmp_path / "traces.csv", threshold=10)
+    assert found.keys() == spikepop.read(tmp_path / "detected.csv").keys()
+    for k, v in spikepop.read(tmp_path / "detected.csv").items():
+        np.testing.assert_allclose(found[k], v, rtol=0, atol=1e-9)
+    # Arrays in, the same spikes out; the simulator's own spike times within a step.
+    trace = pd.read_csv(tmp_path / "traces.csv")
+    first = trace[(trace["ID"] == 0) & (trace["model"] == 0)]
+    again = spikepop.detect({"cell": (first["t"].to_numpy(), first["V"].to_numpy())}, threshold=10)
+    np.testing.assert_allclose(again["cell"], found["0/0"], rtol=0, atol=1e-9)
+    simulated = spikepop.simulate(tmp_path / "pop.csv", model="stg", duration=4000)
+    np.testing.assert_allclose(found["0/0"], simulated["spiking_times"][0], rtol=0, atol=0.05)
+    with pytest.raises(ValueError, match="hysteresis="):
+        spikepop.detect(tmp_path / "traces.csv", hysteresis=0)

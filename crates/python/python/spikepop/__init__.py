@@ -35,6 +35,7 @@ __version__: str = _native.version()
 __all__ = [
     "Reconstruction",
     "dataset",
+    "detect",
     "dics",
     "evaluate",
     "features",
@@ -696,3 +697,38 @@ def evaluate(
     for note in notes:
         warnings.warn(note, stacklevel=2)
     return _frame(table)
+
+
+def detect(
+    traces: Union[PathLike, Mapping[Any, Tuple[Any, Any]]],
+    *,
+    threshold: float = 0.0,
+    hysteresis: float = 10.0,
+    refractory: float = 1.0,
+    min_slope: Optional[float] = None,
+    at: str = "crossing",
+    unit: Optional[str] = None,
+) -> Dict[str, np.ndarray]:
+    """Spike times from membrane-potential traces: ``spikepop detect`` from Python.
+
+    A spike is an upward crossing of ``threshold`` (mV); the next counts only after the trace has fallen
+    ``hysteresis`` mV below it and ``refractory`` ms have passed; ``min_slope`` (mV/ms) leaves out slower
+    crossings. The time is the crossing, interpolated between samples, or with ``at="peak"`` the highest sample.
+    ``threshold=10`` is the simulator's own rule.
+
+    Args:
+        traces: a trace file's path (CSV/TSV, long or wide, ``docs/features.md``; ``unit`` as for :func:`read`),
+            or a dict ``{ID: (times in ms, voltages in mV)}`` of arrays.
+
+    Returns:
+        ``{ID: numpy array of spike times in ms}``, which every function taking trains accepts.
+    """
+    if isinstance(traces, (str, os.PathLike)):
+        ids, times = _native.detect(os.fspath(traces), None, float(threshold), float(hysteresis),
+                                    float(refractory), min_slope, at, unit)
+    else:
+        items = [(str(k), np.ascontiguousarray(t, dtype=float), np.ascontiguousarray(v, dtype=float))
+                 for k, (t, v) in traces.items()]
+        ids, times = _native.detect(None, items, float(threshold), float(hysteresis), float(refractory),
+                                    min_slope, at, unit)
+    return dict(zip(ids, times))

@@ -100,3 +100,13 @@ def evaluate_csv(
     copies: Optional[int] = None,
     threads: Optional[int] = None,
 ) -> Tuple[str, List[str]]: ...
+def detect(
+    path: Optional[str],
+    traces: Optional[List[Tuple[str, np.ndarray, np.ndarray]]],
+    threshold: float,
+    hysteresis: float,
+    refractory: float,
+    min_slope: Optional[float],
+    at: str,
+    unit: Optional[str],
+) -> Tuple[List[str], List[np.ndarray]]: ...
