@@ -116,7 +116,8 @@ pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
         }
     };
     let _ = fortran; // a vector has the same layout in either order
-    let (order, code) = descr.split_at(1.min(descr.len()));
+    // A damaged header may start with a character of several bytes: no byte order then, not a panic.
+    let (order, code) = descr.split_at_checked(1).unwrap_or(("", &descr));
     let big_endian = match order {
         "<" | "|" | "=" => false,
         ">" => true,
