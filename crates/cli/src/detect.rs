@@ -6,13 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use spikepop_spikes::SpikeTrain;
-use spikepop_spikes::detect::{
-    DEFAULT_HYSTERESIS_MV, DEFAULT_REFRACTORY_MS, DEFAULT_THRESHOLD_MV, DetectError, DetectOptions,
-    NoSpikes, SpikeTime, detect,
-};
+use spikepop_spikes::detect::{DetectError, NoSpikes, detect};
 use spikepop_spikes::traces::read_traces;
 
-use crate::input::UnitArg;
+use crate::input::{DetectArgs, UnitArg};
 use crate::output::write_atomic;
 
 /// Detect spikes in membrane-potential traces and write their times (`ID,spiking_times`, ms).
@@ -29,21 +26,8 @@ pub struct Args {
     /// Trace file (CSV or TSV).
     #[arg(short = 'i', long, value_name = "FILE")]
     input: PathBuf,
-    /// Threshold whose upward crossing is a spike (mV).
-    #[arg(long, value_name = "MV", default_value_t = DEFAULT_THRESHOLD_MV, allow_negative_numbers = true)]
-    threshold: f64,
-    /// How far below the threshold the trace must fall before the next spike (mV).
-    #[arg(long, value_name = "MV", default_value_t = DEFAULT_HYSTERESIS_MV, allow_negative_numbers = true)]
-    hysteresis: f64,
-    /// Shortest interval between two spikes (ms).
-    #[arg(long, value_name = "MS", default_value_t = DEFAULT_REFRACTORY_MS, allow_negative_numbers = true)]
-    refractory: f64,
-    /// Smallest dV/dt at the crossing (mV/ms); leaves out slow depolarisations.
-    #[arg(long, value_name = "MV_PER_MS", allow_negative_numbers = true)]
-    min_slope: Option<f64>,
-    /// Where the spike time is taken: the interpolated crossing, or the peak.
-    #[arg(long, value_name = "AT", default_value = "crossing")]
-    at: SpikeTime,
+    #[command(flatten)]
+    detect: DetectArgs,
     /// Unit of the time column [default: ms, or s for a time_s column].
     #[arg(long, value_enum)]
     unit: Option<UnitArg>,
@@ -53,13 +37,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let opts = DetectOptions {
-        threshold_mv: args.threshold,
-        hysteresis_mv: args.hysteresis,
-        refractory_ms: args.refractory,
-        min_slope: args.min_slope,
-        time: args.at,
-    };
+    let opts = args.detect.options();
     opts.check().map_err(|e| match &e {
         DetectError::Option { setting, .. } => {
             anyhow::anyhow!("invalid --{} {e}", setting.name().replace('_', "-"))

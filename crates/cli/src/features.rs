@@ -107,6 +107,7 @@ mod tests {
                 unit: None,
                 rate: None,
                 only: None,
+                detect: Default::default(),
             },
             classifier: ClassifierArg::Default,
             output,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::ValueEnum;
+use spikepop_spikes::detect::{DetectOptions, SpikeTime};
 use spikepop_spikes::{Format, ReadOptions, Recordings, TimeUnit, read_trains};
 
 /// Input formats, as `--format` spells them.
@@ -19,6 +20,9 @@ pub enum FormatArg {
     Phy,
     /// NWB file (units table).
     Nwb,
+    /// Membrane-potential traces (CSV/TSV: time and V columns, or time then one column per trace); spikes
+    /// are detected with --threshold, --hysteresis, --refractory, --min-slope and --at.
+    Trace,
 }
 
 impl From<FormatArg> for Format {
@@ -29,6 +33,7 @@ impl From<FormatArg> for Format {
             FormatArg::Text => Format::Text,
             FormatArg::Phy => Format::Phy,
             FormatArg::Nwb => Format::Nwb,
+            FormatArg::Trace => Format::Trace,
         }
     }
 }
@@ -74,6 +79,42 @@ pub struct InputArgs {
     /// Phy only: keep the clusters curated as good in cluster_group.tsv.
     #[arg(long, value_enum, value_name = "GROUP")]
     pub only: Option<OnlyArg>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+/// How spikes are detected in voltage traces (`--format trace`, and `spikepop detect`).
+#[derive(clap::Args, Debug, Default)]
+pub struct DetectArgs {
+    /// Traces only: the threshold whose upward crossing is a spike (mV) [default: 0].
+    #[arg(long, value_name = "MV", allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+    /// Traces only: how far below the threshold the trace must fall before the next spike (mV) [default: 10].
+    #[arg(long, value_name = "MV", allow_negative_numbers = true)]
+    pub hysteresis: Option<f64>,
+    /// Traces only: shortest interval between two spikes (ms) [default: 1].
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub refractory: Option<f64>,
+    /// Traces only: smallest dV/dt at the crossing (mV/ms); leaves out slow depolarisations.
+    #[arg(long, value_name = "MV_PER_MS", allow_negative_numbers = true)]
+    pub min_slope: Option<f64>,
+    /// Traces only: where the spike time is taken: the interpolated crossing, or the peak [default: crossing].
+    #[arg(long, value_name = "AT")]
+    pub at: Option<SpikeTime>,
+}
+
+impl DetectArgs {
+    /// The detection options, the defaults where a flag is not given.
+    pub fn options(&self) -> DetectOptions {
+        let d = DetectOptions::default();
+        DetectOptions {
+            threshold_mv: self.threshold.unwrap_or(d.threshold_mv),
+            hysteresis_mv: self.hysteresis.unwrap_or(d.hysteresis_mv),
+            refractory_ms: self.refractory.unwrap_or(d.refractory_ms),
+            min_slope: self.min_slope,
+            time: self.at.unwrap_or(d.time),
+        }
+    }
 }
 
 impl InputArgs {
@@ -84,6 +125,7 @@ impl InputArgs {
             unit: self.unit.map(TimeUnit::from),
             rate: self.rate,
             only_good: matches!(self.only, Some(OnlyArg::Good)),
+            detect: self.detect.options(),
         };
         let recordings = read_trains(&self.input, &opts)?;
         for w in &recordings.warnings {

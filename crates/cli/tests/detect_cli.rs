@@ -127,6 +127,32 @@ fn detected_spikes_are_the_simulators() {
         3,
         "{f}"
     );
+    // And every command reads the traces themselves, with the same detection options: the same features.
+    ok(&[
+        "features",
+        "--input",
+        &p("tb.csv"),
+        "--threshold",
+        "10",
+        "-o",
+        &p("g.csv"),
+    ]);
+    assert_eq!(std::fs::read_to_string(p("g.csv")).unwrap(), f);
+    // Detection options are refused for spike-time files.
+    let o = spikepop(&[
+        "features",
+        "--input",
+        &p("db.csv"),
+        "--threshold",
+        "10",
+        "-o",
+        &p("h.csv"),
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("spike detection options apply only to voltage traces"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -94,6 +94,19 @@ pub enum ReadError {
         /// Why not.
         why: String,
     },
+    /// A voltage trace file cannot be read.
+    #[error(transparent)]
+    Trace(#[from] crate::traces::TraceError),
+    /// A trace's samples cannot be searched for spikes.
+    #[error("{}: trace {trace}: {problem}", file.display())]
+    Detect {
+        /// The file.
+        file: PathBuf,
+        /// The trace.
+        trace: String,
+        /// What is wrong with its samples.
+        problem: crate::detect::DetectError,
+    },
     /// An option does not apply to this format (e.g. a sampling rate for a CSV file).
     #[error("{}: {problem}", file.display())]
     Option {

@@ -69,6 +69,13 @@ pub enum TraceError {
 const TIME: [&str; 4] = ["t", "time", "time_ms", "time_s"];
 const VOLTAGE: [&str; 4] = ["V", "v", "V_mV", "voltage"];
 
+/// Whether a table header is the long trace layout (a time and a voltage column), by which a file is told to
+/// be traces without `--format trace`; the wide layout (time, then any columns) needs the format given.
+pub fn is_trace_header(columns: &[impl AsRef<str>]) -> bool {
+    let has = |names: &[&str]| columns.iter().any(|c| names.contains(&c.as_ref().trim()));
+    has(&TIME) && has(&VOLTAGE)
+}
+
 /// Reads every trace of a file. `unit` is the time column's unit unless it is `time_s` (always seconds).
 pub fn read_traces(path: &Path, unit: TimeUnit) -> Result<Vec<Trace>, TraceError> {
     let io = |source| TraceError::Io {

@@ -53,16 +53,20 @@ pub enum Format {
     Phy,
     /// NWB 2 file: the `units` table (`spike_times` in s, `spike_times_index`, `id`).
     Nwb,
+    /// Membrane-potential traces (CSV/TSV, [`crate::traces`]): spike times by [`crate::detect`] with
+    /// [`ReadOptions::detect`].
+    Trace,
 }
 
 impl Format {
     /// Every format, in documentation order.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Reference,
         Format::Long,
         Format::Text,
         Format::Phy,
         Format::Nwb,
+        Format::Trace,
     ];
 
     /// The name used by `--format`.
@@ -73,6 +77,7 @@ impl Format {
             Format::Text => "text",
             Format::Phy => "phy",
             Format::Nwb => "nwb",
+            Format::Trace => "trace",
         }
     }
 }
@@ -90,7 +95,7 @@ impl FromStr for Format {
             .into_iter()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown format {s:?}, expected reference, long, text, phy or nwb")
+                format!("unknown format {s:?}, expected reference, long, text, phy, nwb or trace")
             })
     }
 }
@@ -147,6 +152,9 @@ pub struct ReadOptions {
     pub rate: Option<f64>,
     /// Phy only: keep the clusters marked `good` in `cluster_group.tsv`. An error for the other formats.
     pub only_good: bool,
+    /// Voltage traces only: how spikes are detected. Anything but the default is an error for the other
+    /// formats.
+    pub detect: crate::detect::DetectOptions,
 }
 
 /// Reads every spike train of `path` (a file, or a phy folder).
@@ -168,6 +176,7 @@ pub fn read_trains(path: &Path, opts: &ReadOptions) -> Result<Recordings, ReadEr
         Format::Text => text::read(path, opts.unit.unwrap_or_default(), &mut warnings)?,
         Format::Phy => phy::read(&phy::folder(path), opts, &mut warnings)?,
         Format::Nwb => read_nwb(path, &mut warnings)?,
+        Format::Trace => read_trace_spikes(path, opts, &mut warnings)?,
     };
     normalise(path, format, &mut trains, &mut warnings);
     Ok(Recordings {
@@ -175,6 +184,43 @@ pub fn read_trains(path: &Path, opts: &ReadOptions) -> Result<Recordings, ReadEr
         warnings,
         format,
     })
+}
+
+/// The spike times of every trace of a trace file; a trace without spikes is an empty train and a warning
+/// with its range and a threshold to try.
+fn read_trace_spikes(
+    path: &Path,
+    opts: &ReadOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<SpikeTrain>, ReadError> {
+    let traces = crate::traces::read_traces(path, opts.unit.unwrap_or_default())?;
+    let mut quiet = 0;
+    let mut trains = Vec::with_capacity(traces.len());
+    for t in traces {
+        let times_ms =
+            crate::detect::detect(&t.t_ms, &t.v_mv, &opts.detect).map_err(|problem| {
+                ReadError::Detect {
+                    file: path.to_path_buf(),
+                    trace: t.id.clone(),
+                    problem,
+                }
+            })?;
+        if times_ms.is_empty() {
+            quiet += 1;
+            if quiet <= 5 {
+                warnings.push(format!(
+                    "trace {}: {}",
+                    t.id,
+                    crate::detect::NoSpikes {
+                        v_mv: &t.v_mv,
+                        threshold_mv: opts.detect.threshold_mv
+                    }
+                ));
+            }
+        }
+        trains.push(SpikeTrain { id: t.id, times_ms });
+    }
+    Ok(trains)
 }
 
 #[cfg(feature = "nwb")]
@@ -199,6 +245,22 @@ fn check_options(path: &Path, format: Format, opts: &ReadOptions) -> Result<(), 
     if opts.rate.is_some() && format != Format::Phy {
         return refuse(format!(
             "a sampling rate (--rate) applies only to phy folders, not to the {format} format"
+        ));
+    }
+    if opts.detect != crate::detect::DetectOptions::default() && format != Format::Trace {
+        return refuse(format!(
+            "spike detection options apply only to voltage traces (--format trace), not to the {format} format"
+        ));
+    }
+    if let Err(crate::detect::DetectError::Option {
+        setting,
+        value,
+        expected,
+    }) = opts.detect.check()
+    {
+        return refuse(format!(
+            "detection option {}: {value}: expected {expected}",
+            setting.name()
         ));
     }
     if opts.only_good && format != Format::Phy {
@@ -258,6 +320,8 @@ pub fn guess_format(path: &Path) -> Result<Format, ReadError> {
                 .any(|c| c.eq_ignore_ascii_case(reference::TIMES_COLUMN))
             {
                 Ok(Format::Reference)
+            } else if crate::traces::is_trace_header(&cols) {
+                Ok(Format::Trace)
             } else if cols.iter().any(|c| long::time_column_unit(c).is_some()) {
                 Ok(Format::Long)
             } else {
