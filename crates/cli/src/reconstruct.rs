@@ -161,6 +161,9 @@ pub fn run(args: Args) -> Result<()> {
         model,
         &args.input.input.display().to_string(),
         recordings.format.as_str(),
+        (recordings.format == spikepop_spikes::Format::Trace)
+            .then(|| args.input.detect.options())
+            .as_ref(),
         &prior_source,
         args.seed,
         &settings,

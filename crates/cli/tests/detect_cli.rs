@@ -138,6 +138,26 @@ fn detected_spikes_are_the_simulators() {
         &p("g.csv"),
     ]);
     assert_eq!(std::fs::read_to_string(p("g.csv")).unwrap(), f);
+    // A reconstruction from traces records how their spikes were detected.
+    ok(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &p("tb.csv"),
+        "--threshold",
+        "10",
+        "-n",
+        "2",
+        "--no-verify",
+        "-o",
+        &p("rec"),
+    ]);
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("rec/run.json")).unwrap()).unwrap();
+    assert_eq!(run["format"], "trace");
+    assert_eq!(run["detection"]["threshold_mv"], 10.0);
+    assert_eq!(run["detection"]["at"], "crossing");
     // Detection options are refused for spike-time files.
     let o = spikepop(&[
         "features",

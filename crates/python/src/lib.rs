@@ -367,7 +367,18 @@ fn reconstruct(
     if let Some(p) = &progress {
         p.call1(py, (total, total))?;
     }
-    let run = files::run_record(model, &input, &format, &source, seed, &search);
+    // Python reads traces with the default detection (`read(path, format="trace")`).
+    let detection = (format == spikepop_spikes::Format::Trace.as_str())
+        .then(spikepop_spikes::detect::DetectOptions::default);
+    let run = files::run_record(
+        model,
+        &input,
+        &format,
+        detection.as_ref(),
+        &source,
+        seed,
+        &search,
+    );
     let r = Rendered::new(model, &outcomes, &search, &run);
     Ok((r.population, r.summary, r.run))
 }

@@ -89,11 +89,13 @@ pub enum PriorSource {
 }
 
 /// What `run.json` records: the version, the model, the input, where the DICs came from, the seed and every
-/// setting, so that the run can be repeated exactly.
+/// setting, so that the run can be repeated exactly; for voltage traces (`detection`, given when the input was
+/// read with [`spikepop_spikes::Format::Trace`]), how their spikes were detected.
 pub fn run_record(
     model: &Model,
     input: &str,
     format: &str,
+    detection: Option<&spikepop_spikes::detect::DetectOptions>,
     prior: &PriorSource,
     seed: u64,
     settings: &SearchSettings,
@@ -104,7 +106,7 @@ pub fn run_record(
         }
         PriorSource::File(f) => serde_json::json!({ "file": f }),
     };
-    serde_json::json!({
+    let mut record = serde_json::json!({
         "spikepop": env!("CARGO_PKG_VERSION"),
         "command": "reconstruct",
         "model": model.name,
@@ -132,7 +134,17 @@ pub fn run_record(
             "min_window": settings.min_window,
         },
         "vth": model.default_vth,
-    })
+    });
+    if let Some(d) = detection {
+        record["detection"] = serde_json::json!({
+            "threshold_mv": d.threshold_mv,
+            "hysteresis_mv": d.hysteresis_mv,
+            "refractory_ms": d.refractory_ms,
+            "min_slope": d.min_slope,
+            "at": d.time.as_str(),
+        });
+    }
+    record
 }
 
 /// Why an output folder cannot be written.
