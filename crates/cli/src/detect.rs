@@ -1,13 +1,12 @@
 //! `spikepop detect`: spike times from membrane-potential traces (threshold crossings), written in the
-//! reference CSV layout that every command reading spike times takes. The work lives in
-//! `spikepop_spikes::detect` and `spikepop_spikes::traces`.
+//! reference CSV layout that every command reading spike times takes. The work is the trace reader of
+//! `spikepop_spikes::read_trains` (`spikepop_spikes::traces`, `spikepop_spikes::detect`).
 
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use spikepop_spikes::SpikeTrain;
-use spikepop_spikes::detect::{DetectError, NoSpikes, detect};
-use spikepop_spikes::traces::read_traces;
+use spikepop_spikes::detect::DetectError;
+use spikepop_spikes::{Format, ReadOptions, read_trains};
 
 use crate::input::{DetectArgs, UnitArg};
 use crate::output::write_atomic;
@@ -44,37 +43,26 @@ pub fn run(args: Args) -> Result<()> {
         }
         _ => anyhow::anyhow!("{e}"),
     })?;
-    let unit = args.unit.map(Into::into).unwrap_or_default();
-    let traces = read_traces(&args.input, unit)?;
-    let mut trains = Vec::with_capacity(traces.len());
-    let mut quiet = Vec::new();
-    for tr in &traces {
-        let spikes = detect(&tr.t_ms, &tr.v_mv, &opts)
-            .map_err(|e| anyhow::anyhow!("{}: trace {}: {e}", args.input.display(), tr.id))?;
-        if spikes.is_empty() {
-            quiet.push(format!(
-                "trace {}: {}",
-                tr.id,
-                NoSpikes {
-                    v_mv: &tr.v_mv,
-                    threshold_mv: opts.threshold_mv
-                }
-            ));
-        }
-        trains.push(SpikeTrain {
-            id: tr.id.clone(),
-            times_ms: spikes,
-        });
-    }
-    if quiet.len() == traces.len() {
+    let rec = read_trains(
+        &args.input,
+        &ReadOptions {
+            format: Some(Format::Trace),
+            unit: args.unit.map(Into::into),
+            detect: opts,
+            ..ReadOptions::default()
+        },
+    )?;
+    let trains = rec.trains;
+    // The reader warns about each trace without spikes (its range and a threshold to try).
+    if trains.iter().all(|t| t.times_ms.is_empty()) {
         bail!(
             "{}: no spike in any trace; {}",
             args.input.display(),
-            quiet[..quiet.len().min(3)].join("; ")
+            rec.warnings[..rec.warnings.len().min(3)].join("; ")
         );
     }
-    for q in quiet.iter().take(5) {
-        eprintln!("warning: {q}");
+    for w in &rec.warnings {
+        eprintln!("warning: {w}");
     }
     write_atomic(&args.output, |w| {
         spikepop_spikes::write_reference_csv(w, &trains)?;

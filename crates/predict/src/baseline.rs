@@ -38,6 +38,11 @@ pub fn log_rate(times_ms: &[f64]) -> Option<f64> {
     (span > 0.0).then(|| ((times_ms.len() - 1) as f64 * 1000.0 / span).ln())
 }
 
+/// A firing train's (log rate, g_s, g_u), the row the baseline is fitted on.
+fn row(s: &Sample) -> Option<(f64, f64, f64)> {
+    Some((log_rate(&s.times_ms)?, s.g_s, s.g_u))
+}
+
 impl RateBaseline {
     /// [`RateBaseline::fit`] on the tonic trains of `samples` alone (labelled by the default classifier,
     /// [`spikepop_spikes::features::Classifier::Default`]).
@@ -49,24 +54,26 @@ impl RateBaseline {
     pub fn fit_tonic_counted(samples: &[Sample], bins: usize) -> (Option<RateBaseline>, usize) {
         use rayon::prelude::*;
         use spikepop_spikes::features::{Classifier, Features, Label};
-        let tonic: Vec<Sample> = samples
+        let rows: Vec<(f64, f64, f64)> = samples
             .par_iter()
             .filter(|s| {
                 !is_silent(&s.times_ms)
                     && Features::of(&s.times_ms, &Classifier::Default).label == Label::Tonic
             })
-            .cloned()
+            .filter_map(row)
             .collect();
-        (Self::fit(&tonic, bins), tonic.len())
+        let n = rows.len();
+        (Self::fit_rows(rows, bins), n)
     }
 
     /// Fits the baseline on the firing trains of `samples` with at most `bins` bins (fewer when there are
     /// fewer than 50 trains a bin); `None` without 2 firing trains.
     pub fn fit(samples: &[Sample], bins: usize) -> Option<RateBaseline> {
-        let mut rows: Vec<(f64, f64, f64)> = samples
-            .iter()
-            .filter_map(|s| Some((log_rate(&s.times_ms)?, s.g_s, s.g_u)))
-            .collect();
+        Self::fit_rows(samples.iter().filter_map(row).collect(), bins)
+    }
+
+    /// [`RateBaseline::fit`] on (log rate, g_s, g_u) rows.
+    fn fit_rows(mut rows: Vec<(f64, f64, f64)>, bins: usize) -> Option<RateBaseline> {
         if rows.len() < 2 {
             return None;
         }

@@ -463,14 +463,19 @@ pub const COVERAGE_1SD: (f64, f64) = (0.60, 0.76);
 /// See [`COVERAGE_1SD`].
 pub const COVERAGE_2SD: (f64, f64) = (0.90, 0.98);
 
+/// Data sources as the weights' notes record them: the paths, joined by commas.
+fn joined(data: &[PathBuf]) -> String {
+    let paths: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
+    paths.join(",")
+}
+
 /// Fits the tonic rate-only reading of `w` ([`Weights::tonic_rate_baseline`]) on the training trains of `data`
 /// (files or folders, [`crate::samples::read_all`]), for weights trained before it existed, and records the
 /// data in its notes (`tonic_rate_data`). Returns the tonic trains used; an error, naming the data, without
 /// 2 of them.
 pub fn fit_tonic_rate_reading(w: &mut Weights, data: &[PathBuf]) -> Result<usize> {
     let samples = crate::samples::read_all(data)?;
-    let sources: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
-    let sources = sources.join(",");
+    let sources = joined(data);
     let (b, n) = crate::baseline::RateBaseline::fit_tonic_counted(&samples, BASELINE_BINS);
     let Some(b) = b else {
         bail!(
@@ -490,8 +495,7 @@ pub const MIN_CALIBRATION_TRAINS: usize = 50;
 /// Returns the firing trains used; an error, naming the data, with fewer than [`MIN_CALIBRATION_TRAINS`].
 pub fn calibrate_on(w: &mut Weights, data: &[PathBuf]) -> Result<usize> {
     let samples = crate::samples::read_all(data)?;
-    let sources: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
-    let sources = sources.join(",");
+    let sources = joined(data);
     let firing = samples
         .iter()
         .filter(|s| !crate::features::is_silent(&s.times_ms))
@@ -633,8 +637,7 @@ pub fn record_provenance(
     data: &[std::path::PathBuf],
     init: Option<&Path>,
 ) {
-    let sources: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
-    w.notes.insert("data".into(), sources.join(","));
+    w.notes.insert("data".into(), joined(data));
     w.notes.insert(
         crate::MODEL_SHA256_NOTE.into(),
         spikepop_models::file::fingerprint(model),

@@ -743,7 +743,7 @@ fn evaluate_csv(
 }
 
 /// Spike times detected in membrane-potential traces: given `path` (a trace file) or `traces` (IDs, times in
-/// ms and voltages in mV). Returns (IDs, spike times).
+/// ms and voltages in mV). Returns (IDs, spike times, the reader's warnings: traces without spikes).
 #[pyfunction]
 #[pyo3(signature = (path, traces, threshold, hysteresis, refractory, min_slope, at, unit))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
@@ -763,7 +763,7 @@ fn detect<'py>(
     min_slope: Option<f64>,
     at: &str,
     unit: Option<&str>,
-) -> PyResult<(Vec<String>, Vec<Bound<'py, PyArray1<f64>>>)> {
+) -> PyResult<(Vec<String>, Vec<Bound<'py, PyArray1<f64>>>, Vec<String>)> {
     use spikepop_spikes::detect::{DetectError, DetectOptions, detect};
     let opts = DetectOptions {
         threshold_mv: threshold,
@@ -781,32 +781,46 @@ fn detect<'py>(
         Some("s") => TimeUnit::S,
         Some(u) => return Err(value_error(format!("unit={u:?}: expected \"ms\" or \"s\""))),
     };
-    let owned: Vec<(String, Vec<f64>, Vec<f64>)> = match (path, traces) {
-        (Some(p), None) => py
-            .detach(|| spikepop_spikes::traces::read_traces(&p, unit))
-            .map_err(|e| match e {
-                spikepop_spikes::traces::TraceError::Io { .. } => {
-                    PyOSError::new_err(format!("{:#}", anyhow::Error::from(e)))
-                }
-                e => value_error(e),
-            })?
-            .into_iter()
-            .map(|t| (t.id, t.t_ms, t.v_mv))
-            .collect(),
+    let mut warnings = Vec::new();
+    let trains: Vec<SpikeTrain> = match (path, traces) {
+        // The command line's reader: the same traces, detection and warnings.
+        (Some(p), None) => {
+            let opts = ReadOptions {
+                format: Some(Format::Trace),
+                unit: Some(unit),
+                detect: opts,
+                ..ReadOptions::default()
+            };
+            let rec = py
+                .detach(|| spikepop_spikes::read_trains(&p, &opts))
+                .map_err(|e| match e {
+                    spikepop_spikes::ReadError::Trace(
+                        spikepop_spikes::traces::TraceError::Io { .. },
+                    ) => PyOSError::new_err(format!("{:#}", anyhow::Error::from(e))),
+                    e => value_error(e),
+                })?;
+            warnings = rec.warnings;
+            rec.trains
+        }
         (None, Some(list)) => list
             .into_iter()
-            .map(|(id, t, v)| (id, t.as_array().to_vec(), v.as_array().to_vec()))
-            .collect(),
+            .map(|(id, t, v)| {
+                detect(t.as_slice()?, v.as_slice()?, &opts)
+                    .map(|times_ms| SpikeTrain {
+                        id: id.clone(),
+                        times_ms,
+                    })
+                    .map_err(|e| value_error(format!("trace {id}: {e}")))
+            })
+            .collect::<PyResult<_>>()?,
         _ => return Err(value_error("give a trace file's path or traces, not both")),
     };
-    let mut ids = Vec::with_capacity(owned.len());
-    let mut out = Vec::with_capacity(owned.len());
-    for (id, t, v) in owned {
-        let spikes = detect(&t, &v, &opts).map_err(|e| value_error(format!("trace {id}: {e}")))?;
-        ids.push(id);
-        out.push(PyArray1::from_vec(py, spikes));
-    }
-    Ok((ids, out))
+    let ids = trains.iter().map(|t| t.id.clone()).collect();
+    let out = trains
+        .into_iter()
+        .map(|t| PyArray1::from_vec(py, t.times_ms))
+        .collect();
+    Ok((ids, out, warnings))
 }
 
 /// Writes the three files of a reconstruction into a folder, atomically, as `spikepop reconstruct` does.

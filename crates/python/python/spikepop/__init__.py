@@ -724,11 +724,13 @@ def detect(
         ``{ID: numpy array of spike times in ms}``, which every function taking trains accepts.
     """
     if isinstance(traces, (str, os.PathLike)):
-        ids, times = _native.detect(os.fspath(traces), None, float(threshold), float(hysteresis),
-                                    float(refractory), min_slope, at, unit)
+        ids, times, notes = _native.detect(os.fspath(traces), None, float(threshold), float(hysteresis),
+                                           float(refractory), min_slope, at, unit)
+        for note in notes:
+            warnings.warn(note, stacklevel=2)
     else:
         items = [(str(k), np.ascontiguousarray(t, dtype=float), np.ascontiguousarray(v, dtype=float))
                  for k, (t, v) in traces.items()]
-        ids, times = _native.detect(None, items, float(threshold), float(hysteresis), float(refractory),
-                                    min_slope, at, unit)
+        ids, times, _ = _native.detect(None, items, float(threshold), float(hysteresis), float(refractory),
+                                       min_slope, at, unit)
     return dict(zip(ids, times))
