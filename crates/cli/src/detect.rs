@@ -14,15 +14,18 @@ use crate::output::write_atomic;
 /// Detect spikes in membrane-potential traces and write their times (`ID,spiking_times`, ms).
 #[derive(clap::Args)]
 #[command(
-    after_help = "Traces: CSV or TSV, either long (a time column t, time, time_ms or time_s; a voltage column V; key \
-columns such as ID and model: what `spikepop simulate --traces` writes) or wide (time first, one column per \
-trace). Voltages in mV.\n\nA spike is an upward crossing of --threshold; the next one counts only after the \
+    after_help = "Recordings: Axon ABF 1 and 2 (.abf: every sweep of every voltage channel, times from the sweep's \
+start), NWB current clamp (.nwb: the CurrentClampSeries of /acquisition; a build with --features spikepop/nwb), \
+numpy arrays of mV (.npy, one trace or one column per trace, with --rate), or CSV/TSV, either long (a time \
+column t, time, time_ms or time_s; a voltage column V; key columns such as ID and model: what `spikepop \
+simulate --traces` writes) or wide (time first, one column per trace). --channel and --sweep pick one channel \
+or sweep. Voltages in mV (ABF and NWB converted from their units).\n\nA spike is an upward crossing of --threshold; the next one counts only after the \
 trace has fallen --hysteresis below it and --refractory ms have passed. --threshold 10 --hysteresis 10 is the \
 simulator's own spike rule.\n\nExample:\n  spikepop simulate --model stg --input pop.csv --traces traces.csv \
 --trace-every 1 -o spikes.csv\n  spikepop detect --input traces.csv --threshold 10 -o detected.csv"
 )]
 pub struct Args {
-    /// Trace file (CSV or TSV).
+    /// Voltage recording: .abf, .nwb, .npy, or CSV/TSV traces.
     #[arg(short = 'i', long, value_name = "FILE")]
     input: PathBuf,
     #[command(flatten)]
@@ -30,6 +33,9 @@ pub struct Args {
     /// Unit of the time column [default: ms, or s for a time_s column].
     #[arg(long, value_enum)]
     unit: Option<UnitArg>,
+    /// Sampling rate of a .npy array of voltages, in Hz.
+    #[arg(long, value_name = "HZ")]
+    rate: Option<f64>,
     /// Spike-time CSV to write (the reference layout).
     #[arg(short, long, value_name = "SPIKES.csv")]
     output: PathBuf,
@@ -48,7 +54,10 @@ pub fn run(args: Args) -> Result<()> {
         &ReadOptions {
             format: Some(Format::Trace),
             unit: args.unit.map(Into::into),
+            rate: args.rate,
             detect: opts,
+            channel: args.detect.channel.clone(),
+            sweep: args.detect.sweep,
             ..ReadOptions::default()
         },
     )?;

@@ -20,8 +20,9 @@ pub enum FormatArg {
     Phy,
     /// NWB file (units table).
     Nwb,
-    /// Membrane-potential traces (CSV/TSV: time and V columns, or time then one column per trace); spikes
-    /// are detected with --threshold, --hysteresis, --refractory, --min-slope and --at.
+    /// Membrane-potential recordings: Axon ABF 1/2, NWB current clamp, .npy (with --rate), or CSV/TSV (time
+    /// and V columns, or time then one column per trace); spikes are detected with --threshold, --hysteresis,
+    /// --refractory, --min-slope and --at, in the traces picked by --channel and --sweep.
     Trace,
 }
 
@@ -64,7 +65,7 @@ pub enum OnlyArg {
 /// Where the recordings come from and how to read them.
 #[derive(clap::Args, Debug)]
 pub struct InputArgs {
-    /// Spike-train file, or Kilosort/phy output folder.
+    /// Spike-train file, voltage recording (.abf, .nwb, .npy, CSV/TSV traces), or Kilosort/phy output folder.
     #[arg(short = 'i', long, value_name = "FILE")]
     pub input: PathBuf,
     /// Input format [default: told from the extension and the CSV header].
@@ -73,7 +74,7 @@ pub struct InputArgs {
     /// Unit of the times in reference, long and text files [default: ms, or the unit named by the table].
     #[arg(long, value_enum)]
     pub unit: Option<UnitArg>,
-    /// Sampling rate of a phy folder in Hz [default: sample_rate of params.py].
+    /// Sampling rate of a phy folder [default: sample_rate of params.py] or of .npy voltage traces, in Hz.
     #[arg(long, value_name = "HZ")]
     pub rate: Option<f64>,
     /// Phy only: keep the clusters curated as good in cluster_group.tsv.
@@ -101,6 +102,13 @@ pub struct DetectArgs {
     /// Traces only: where the spike time is taken: the interpolated crossing, or the peak [default: crossing].
     #[arg(long, value_name = "AT")]
     pub at: Option<SpikeTime>,
+    /// Voltage recordings only: one channel (an ABF channel's name or 0-based index, an NWB series, a text
+    /// file's trace, a .npy column) [default: every voltage channel].
+    #[arg(long, value_name = "C")]
+    pub channel: Option<String>,
+    /// Voltage recordings only: one sweep of an ABF or NWB file, numbered from 0 [default: every sweep].
+    #[arg(long, value_name = "S")]
+    pub sweep: Option<u32>,
 }
 
 impl DetectArgs {
@@ -126,6 +134,8 @@ impl InputArgs {
             rate: self.rate,
             only_good: matches!(self.only, Some(OnlyArg::Good)),
             detect: self.detect.options(),
+            channel: self.detect.channel.clone(),
+            sweep: self.detect.sweep,
         };
         let recordings = read_trains(&self.input, &opts)?;
         for w in &recordings.warnings {

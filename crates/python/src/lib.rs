@@ -742,10 +742,11 @@ fn evaluate_csv(
     Ok((String::from_utf8_lossy(&out).into_owned(), notes))
 }
 
-/// Spike times detected in membrane-potential traces: given `path` (a trace file) or `traces` (IDs, times in
-/// ms and voltages in mV). Returns (IDs, spike times, the reader's warnings: traces without spikes).
+/// Spike times detected in membrane-potential traces: given `path` (a recording: ABF, NWB, .npy, CSV/TSV) or
+/// `traces` (IDs, times in ms and voltages in mV). Returns (IDs, spike times, the reader's warnings: traces
+/// without spikes).
 #[pyfunction]
-#[pyo3(signature = (path, traces, threshold, hysteresis, refractory, min_slope, at, unit))]
+#[pyo3(signature = (path, traces, threshold, hysteresis, refractory, min_slope, at, unit, channel=None, sweep=None, rate_hz=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn detect<'py>(
     py: Python<'py>,
@@ -763,6 +764,9 @@ fn detect<'py>(
     min_slope: Option<f64>,
     at: &str,
     unit: Option<&str>,
+    channel: Option<String>,
+    sweep: Option<u32>,
+    rate_hz: Option<f64>,
 ) -> PyResult<(Vec<String>, Vec<Bound<'py, PyArray1<f64>>>, Vec<String>)> {
     use spikepop_spikes::detect::{DetectError, DetectOptions, detect};
     let opts = DetectOptions {
@@ -788,7 +792,10 @@ fn detect<'py>(
             let opts = ReadOptions {
                 format: Some(Format::Trace),
                 unit: Some(unit),
+                rate: rate_hz,
                 detect: opts,
+                channel,
+                sweep,
                 ..ReadOptions::default()
             };
             let rec = py

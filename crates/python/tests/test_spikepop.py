@@ -297,3 +297,20 @@ def test_detect_is_the_command_lines(tmp_path):
     np.testing.assert_allclose(found["0/0"], simulated["spiking_times"][0], rtol=0, atol=0.05)
     with pytest.raises(ValueError, match="hysteresis="):
         spikepop.detect(tmp_path / "traces.csv", hysteresis=0)
+
+
+def test_detect_reads_voltage_recordings():
+    # The bundled ABF recording (scipy-simulated cells, pyabf's writer) and a .npy array: the true spike times
+    # of scripts/make_trace_testdata.py within one sample (0.1 ms).
+    expected = pd.read_csv(ROOT / "crates/spikes/tests/data/traces/expected.csv")
+    found = spikepop.detect(ROOT / "examples/stg_recording.abf")
+    assert sorted(found) == ["sweep0", "sweep1"]
+    for _, row in expected[expected["file"] == "examples/stg_recording.abf"].iterrows():
+        truth = np.array(json.loads(row["spiking_times"]))
+        np.testing.assert_allclose(found[row["trace"]], truth, rtol=0, atol=0.1)
+    one = spikepop.detect(ROOT / "examples/stg_recording.abf", sweep=1)
+    assert list(one) == ["sweep1"]
+    npy = spikepop.detect(ROOT / "crates/spikes/tests/data/traces/scipy_tonic.npy", rate_hz=10_000)
+    assert len(npy["trace"]) == 16
+    with pytest.raises(ValueError, match="no sweep 4"):
+        spikepop.detect(ROOT / "examples/stg_recording.abf", sweep=4)

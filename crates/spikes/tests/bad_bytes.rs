@@ -150,7 +150,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("traces.csv");
         std::fs::write(&path, apply(&trace_bytes(), &d)).unwrap();
-        match spikepop_spikes::traces::read_traces(&path, TimeUnit::Ms) {
+        match spikepop_spikes::traces::read_traces(&path, TimeUnit::Ms, &Default::default()) {
             Err(e) => check_error(&format!("{e:#}"), &path),
             Ok(traces) => {
                 for t in traces {
@@ -158,6 +158,26 @@ proptest! {
                     let _ = spikepop_spikes::detect::detect(&t.t_ms, &t.v_mv, &Default::default());
                 }
             }
+        }
+    }
+
+    /// Axon ABF 1 (written by pyabf) and ABF 2 (pCLAMP), and a .npy array of voltages.
+    #[test]
+    fn voltage_recordings(d in damage(), which in 0usize..3) {
+        let (src, name) = [
+            (Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/stg_recording.abf"), "rec.abf"),
+            (data("traces/pclamp_ic_ramp.abf"), "rec2.abf"),
+            (data("traces/scipy_tonic.npy"), "rec.npy"),
+        ][which].clone();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, apply(&std::fs::read(&src).unwrap(), &d)).unwrap();
+        let opts = ReadOptions {
+            rate: name.ends_with(".npy").then_some(10_000.0),
+            ..ReadOptions::default()
+        };
+        if let Err(e) = read_trains(&path, &opts) {
+            check_error(&format!("{e:#}"), &path);
         }
     }
 }

@@ -663,7 +663,7 @@ fn options_that_do_not_apply_are_errors() {
     );
     assert!(
         err.contains(
-            "a sampling rate (--rate) applies only to phy folders, not to the reference format"
+            "a sampling rate (--rate) applies only to phy folders and .npy voltage traces, not to the reference format"
         ),
         "{err}"
     );

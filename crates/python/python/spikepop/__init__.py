@@ -708,6 +708,9 @@ def detect(
     min_slope: Optional[float] = None,
     at: str = "crossing",
     unit: Optional[str] = None,
+    channel: Optional[Union[str, int]] = None,
+    sweep: Optional[int] = None,
+    rate_hz: Optional[float] = None,
 ) -> Dict[str, np.ndarray]:
     """Spike times from membrane-potential traces: ``spikepop detect`` from Python.
 
@@ -717,18 +720,28 @@ def detect(
     ``threshold=10`` is the simulator's own rule.
 
     Args:
-        traces: a trace file's path (CSV/TSV, long or wide, ``docs/features.md``; ``unit`` as for :func:`read`),
-            or a dict ``{ID: (times in ms, voltages in mV)}`` of arrays.
+        traces: a recording's path: Axon ABF 1/2 (``.abf``, every sweep of every voltage channel), NWB current
+            clamp (``.nwb``), a numpy array of mV (``.npy``, with ``rate_hz``) or a CSV/TSV trace file (long or
+            wide, ``docs/features.md``; ``unit`` as for :func:`read`); or a dict ``{ID: (times in ms, voltages in
+            mV)}`` of arrays.
+        channel: a file's path only: one channel (an ABF channel's name or index, an NWB series, a text file's
+            trace, a ``.npy`` column).
+        sweep: a file's path only: one sweep of an ABF or NWB file, from 0.
+        rate_hz: the sampling rate of a ``.npy`` array.
 
     Returns:
         ``{ID: numpy array of spike times in ms}``, which every function taking trains accepts.
     """
     if isinstance(traces, (str, os.PathLike)):
         ids, times, notes = _native.detect(os.fspath(traces), None, float(threshold), float(hysteresis),
-                                           float(refractory), min_slope, at, unit)
+                                           float(refractory), min_slope, at, unit,
+                                           None if channel is None else str(channel), sweep,
+                                           None if rate_hz is None else float(rate_hz))
         for note in notes:
             warnings.warn(note, stacklevel=2)
     else:
+        if channel is not None or sweep is not None or rate_hz is not None:
+            raise ValueError("channel, sweep and rate_hz apply to a recording's path, not to a dict of traces")
         items = [(str(k), np.ascontiguousarray(t, dtype=float), np.ascontiguousarray(v, dtype=float))
                  for k, (t, v) in traces.items()]
         ids, times, _ = _native.detect(None, items, float(threshold), float(hysteresis), float(refractory),

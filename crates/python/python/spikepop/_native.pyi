@@ -109,4 +109,7 @@ def detect(
     min_slope: Optional[float],
     at: str,
     unit: Optional[str],
+    channel: Optional[str] = ...,
+    sweep: Optional[int] = ...,
+    rate_hz: Optional[float] = ...,
 ) -> Tuple[List[str], List[np.ndarray], List[str]]: ...

@@ -2,7 +2,7 @@
 //! (times in ms, sorted, exact duplicates removed, all reported as warnings).
 
 mod long;
-mod npy;
+pub(crate) mod npy;
 #[cfg(feature = "nwb")]
 mod nwb;
 mod phy;
@@ -148,20 +148,39 @@ pub struct ReadOptions {
     /// `time_ms`/`time_s` column or a `unit` column of a long table). Phy (samples) and NWB (seconds) fix their
     /// own unit, and giving one for them is an error.
     pub unit: Option<TimeUnit>,
-    /// Sampling rate in Hz of a phy folder; overrides `params.py`. An error for the other formats.
+    /// Sampling rate in Hz of a phy folder (overrides `params.py`) or of `.npy` voltage traces. An error for the
+    /// other formats.
     pub rate: Option<f64>,
     /// Phy only: keep the clusters marked `good` in `cluster_group.tsv`. An error for the other formats.
     pub only_good: bool,
     /// Voltage traces only: how spikes are detected. Anything but the default is an error for the other
     /// formats.
     pub detect: crate::detect::DetectOptions,
+    /// Voltage recordings only: one channel (an ABF channel's name or index, an NWB series, a text file's trace
+    /// or a `.npy` column); `None` reads every voltage channel. An error for the other formats.
+    pub channel: Option<String>,
+    /// Voltage recordings only: one sweep (0-based) of an ABF or NWB file; `None` reads every sweep.
+    pub sweep: Option<u32>,
+}
+
+impl ReadOptions {
+    /// The traces that a voltage recording is read for.
+    pub fn trace_select(&self) -> crate::traces::TraceSelect {
+        crate::traces::TraceSelect {
+            channel: self.channel.clone(),
+            sweep: self.sweep,
+            rate_hz: self.rate,
+        }
+    }
 }
 
 /// Reads every spike train of `path` (a file, or a phy folder).
 ///
-/// The format is `opts.format` or is guessed: a folder, `params.py` or a `.npy` file inside one is phy; `.nwb` is
-/// NWB; `.txt` is text; `.csv`/`.tsv` are reference when the header has a `spiking_times` column and long when it
-/// has `time`, `time_ms` or `time_s`. Times come back in ms, each train sorted and without exact duplicates; what
+/// The format is `opts.format` or is guessed: a folder, `params.py`, a `spike_*.npy` file or a `.npy` file next to
+/// a `params.py` is phy; any other `.npy` and `.abf` are voltage traces; `.nwb` is NWB (traces when it has no
+/// units table but current-clamp series); `.txt` is text; `.csv`/`.tsv` are reference when the header has a
+/// `spiking_times` column, traces when it has time and voltage columns, and long when it has `time`, `time_ms`
+/// or `time_s`. Times come back in ms, each train sorted and without exact duplicates; what
 /// was changed is said in [`Recordings::warnings`]. NaN, infinite and negative times are errors naming their place.
 pub fn read_trains(path: &Path, opts: &ReadOptions) -> Result<Recordings, ReadError> {
     let format = match opts.format {
@@ -193,7 +212,8 @@ fn read_trace_spikes(
     opts: &ReadOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<SpikeTrain>, ReadError> {
-    let traces = crate::traces::read_traces(path, opts.unit.unwrap_or_default())?;
+    let traces =
+        crate::traces::read_traces(path, opts.unit.unwrap_or_default(), &opts.trace_select())?;
     let mut quiet = 0;
     let mut trains = Vec::with_capacity(traces.len());
     for t in traces {
@@ -224,6 +244,16 @@ fn read_trace_spikes(
 }
 
 #[cfg(feature = "nwb")]
+fn nwb_holds_traces(path: &Path) -> bool {
+    crate::traces::nwb::holds_traces(path)
+}
+
+#[cfg(not(feature = "nwb"))]
+fn nwb_holds_traces(_path: &Path) -> bool {
+    false
+}
+
+#[cfg(feature = "nwb")]
 fn read_nwb(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<SpikeTrain>, ReadError> {
     nwb::read(path, warnings)
 }
@@ -242,10 +272,22 @@ fn check_options(path: &Path, format: Format, opts: &ReadOptions) -> Result<(), 
             problem,
         })
     };
-    if opts.rate.is_some() && format != Format::Phy {
+    if opts.rate.is_some() && !matches!(format, Format::Phy | Format::Trace) {
         return refuse(format!(
-            "a sampling rate (--rate) applies only to phy folders, not to the {format} format"
+            "a sampling rate (--rate) applies only to phy folders and .npy voltage traces, not to the {format} format"
         ));
+    }
+    if format != Format::Trace {
+        if let Some(c) = &opts.channel {
+            return refuse(format!(
+                "a channel (--channel {c}) applies only to voltage recordings (--format trace), not to the {format} format"
+            ));
+        }
+        if let Some(s) = opts.sweep {
+            return refuse(format!(
+                "a sweep (--sweep {s}) applies only to voltage recordings (--format trace), not to the {format} format"
+            ));
+        }
     }
     if opts.detect != crate::detect::DetectOptions::default() && format != Format::Trace {
         return refuse(format!(
@@ -306,10 +348,16 @@ pub fn guess_format(path: &Path) -> Result<Format, ReadError> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if name == "params.py" || ext == "npy" {
+    if name == "params.py"
+        || (ext == "npy"
+            && (name.starts_with("spike_")
+                || path.parent().is_some_and(|d| d.join("params.py").exists())))
+    {
         return Ok(Format::Phy);
     }
     match ext.as_str() {
+        "npy" | "abf" => Ok(Format::Trace),
+        "nwb" if nwb_holds_traces(path) => Ok(Format::Trace),
         "nwb" => Ok(Format::Nwb),
         "txt" => Ok(Format::Text),
         "csv" | "tsv" => {

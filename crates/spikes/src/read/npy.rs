@@ -1,21 +1,21 @@
-//! A minimal reader of numpy `.npy` files holding one vector of numbers: versions 1 to 3, integer and float dtypes
-//! of either byte order, shapes `(n,)`, `(n, 1)` and `(1, n)`. Enough for Kilosort/phy output, with errors that say
-//! which file is wrong and how.
+//! A minimal reader of numpy `.npy` files: versions 1 to 3, integer and float dtypes of either byte order, vectors
+//! (shapes `(n,)`, `(n, 1)` and `(1, n)`) for Kilosort/phy output and matrices for voltage traces, with errors that
+//! say which file is wrong and how.
 
 use std::path::Path;
 
 use crate::error::{Location, ReadError};
 
-/// The values of a `.npy` vector, integers kept exact.
+/// The values of a `.npy` array in file order, integers kept exact.
 #[derive(Debug)]
-pub(super) enum NpyVec {
+pub(crate) enum NpyVec {
     Int(Vec<i64>),
     UInt(Vec<u64>),
     Float(Vec<f64>),
 }
 
 impl NpyVec {
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             NpyVec::Int(v) => v.len(),
             NpyVec::UInt(v) => v.len(),
@@ -31,7 +31,37 @@ enum Kind {
     Float,
 }
 
+/// A `.npy` array: its shape, whether it is stored column-major (`fortran_order`), and its values in file order.
+#[derive(Debug)]
+pub(crate) struct NpyArray {
+    pub(crate) shape: Vec<usize>,
+    pub(crate) fortran: bool,
+    pub(crate) values: NpyVec,
+}
+
+/// A `.npy` vector.
 pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
+    let array = read_array(path)?;
+    match array.shape.as_slice() {
+        [_] | [_, 1] | [1, _] | [] => Ok(array.values),
+        _ => Err(ReadError::invalid(
+            path,
+            Location::Header,
+            format!(
+                "shape ({}) is not a vector, expected (n,) or (n, 1)",
+                array
+                    .shape
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// A `.npy` array of any shape.
+pub(crate) fn read_array(path: &Path) -> Result<NpyArray, ReadError> {
     let bytes = std::fs::read(path).map_err(|e| ReadError::io(path, e))?;
     let bad = |problem: String| ReadError::invalid(path, Location::Header, problem);
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
@@ -106,16 +136,10 @@ pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
                 .map_err(|_| bad(format!("bad shape ({shape_text})")))?,
         );
     }
-    let count = match shape.as_slice() {
-        [n] | [n, 1] | [1, n] => *n,
-        [] => 1,
-        _ => {
-            return Err(bad(format!(
-                "shape ({shape_text}) is not a vector, expected (n,) or (n, 1)"
-            )));
-        }
-    };
-    let _ = fortran; // a vector has the same layout in either order
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(*d))
+        .ok_or_else(|| bad(format!("shape ({shape_text}) is too large")))?;
     // A damaged header may start with a character of several bytes: no byte order then, not a panic.
     let (order, code) = descr.split_at_checked(1).unwrap_or(("", &descr));
     let big_endian = match order {
@@ -141,7 +165,7 @@ pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
         }
     };
     let data = &bytes[data_start..];
-    let needed = count * size;
+    let needed = count.saturating_mul(size);
     if data.len() != needed {
         return Err(ReadError::invalid(
             path,
@@ -170,7 +194,7 @@ pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
         w
     };
     let chunks = data.chunks_exact(size);
-    Ok(match kind {
+    let values = match kind {
         Kind::UInt => NpyVec::UInt(chunks.map(|c| u64::from_le_bytes(word(c))).collect()),
         Kind::Int => NpyVec::Int(
             chunks
@@ -192,6 +216,11 @@ pub(super) fn read(path: &Path) -> Result<NpyVec, ReadError> {
                 })
                 .collect(),
         ),
+    };
+    Ok(NpyArray {
+        shape,
+        fortran,
+        values,
     })
 }
 

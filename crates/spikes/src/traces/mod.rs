@@ -1,16 +1,43 @@
-//! Membrane-potential traces from text files (CSV, or TSV when the header has tabs), in one of two layouts:
+//! Membrane-potential traces: one [`Trace`] per sweep and channel, times in ms and voltages in mV, from
+//!
+//! - Axon Binary Format files (`.abf`, pCLAMP, versions 1 and 2; [`abf`]): one trace per sweep of each voltage
+//!   channel (unit mV, V or uV), times from the sweep's start;
+//! - NWB 2 files (`.nwb`, with the `nwb` feature): the `CurrentClampSeries` (and `PatchClampSeries`,
+//!   `IZeroClampSeries` in volts) of `/acquisition`, one trace per series, times from its `starting_time` and
+//!   `rate` or its `timestamps`;
+//! - numpy arrays (`.npy`) of voltages (mV) with a sampling rate given by the caller ([`TraceSelect::rate_hz`]):
+//!   shape `(n,)` is one trace, `(n, k)` is `k` traces (one per column), times from 0;
+//! - text files (CSV, or TSV when the header has tabs), in one of two layouts:
 //!
 //! - **long**, as `spikepop simulate --traces` writes them: a time column (`t`, `time`, `time_ms` or
 //!   `time_s`), a voltage column (`V`, `v`, `V_mV` or `voltage`) and key columns (`ID`, `model`, ...): one
 //!   trace per key, its rows in time order, its ID the key's values joined by `/`;
 //! - **wide**: the first column is the time, every other column a trace named by its header.
 //!
-//! Times are in ms unless the column is `time_s` or the caller says seconds ([`TimeUnit`]); voltages in mV.
+//! Times of a text file are in ms unless the column is `time_s` or the caller says seconds ([`TimeUnit`]);
+//! voltages in mV. [`TraceSelect`] picks a channel and a sweep.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::TimeUnit;
+
+pub mod abf;
+mod npy;
+#[cfg(feature = "nwb")]
+pub(crate) mod nwb;
+
+/// Which traces of a recording to read, and the sampling rate that a bare array does not carry.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TraceSelect {
+    /// One channel: an ABF channel's name (`IN 0`) or 0-based index, an NWB series' or electrode's name, a text
+    /// file's trace name (a wide column's header or a long layout's key). `None`: every voltage channel.
+    pub channel: Option<String>,
+    /// One sweep, 0-based (an ABF sweep; an NWB series' `sweep_number`). `None`: every sweep.
+    pub sweep: Option<u32>,
+    /// Sampling rate (Hz) of a `.npy` array; required for those and refused for the other files.
+    pub rate_hz: Option<f64>,
+}
 
 /// One sampled trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +91,134 @@ pub enum TraceError {
         /// The file.
         path: PathBuf,
     },
+    /// A binary recording (ABF, NWB, npy) cannot be read, or holds no voltage trace.
+    #[error("{path}: {what}")]
+    Recording {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and what is expected.
+        what: String,
+    },
+    /// A channel, sweep or sampling rate was asked for that the file does not have or take.
+    #[error("{path}: {what}")]
+    Select {
+        /// The file.
+        path: PathBuf,
+        /// What was asked for, and what the file offers.
+        what: String,
+    },
+}
+
+impl TraceError {
+    pub(crate) fn recording(path: &Path, what: impl Into<String>) -> Self {
+        TraceError::Recording {
+            path: path.to_path_buf(),
+            what: what.into(),
+        }
+    }
+
+    pub(crate) fn select(path: &Path, what: impl Into<String>) -> Self {
+        TraceError::Select {
+            path: path.to_path_buf(),
+            what: what.into(),
+        }
+    }
+}
+
+/// The factor from a voltage unit (`mV`, `V`, `uV`, `volts`, ...) to mV; `None` when it is not a voltage.
+pub fn to_mv(unit: &str) -> Option<f64> {
+    match unit.trim() {
+        "mV" | "millivolt" | "millivolts" => Some(1.0),
+        "V" | "v" | "volt" | "volts" | "Volt" | "Volts" => Some(1000.0),
+        "uV" | "\u{b5}V" | "\u{3bc}V" | "microvolt" | "microvolts" => Some(1e-3),
+        _ => None,
+    }
+}
+
+/// Every trace of a recording that `select` picks; the kind of file is told by its extension (`.abf`, `.nwb`,
+/// `.npy`; anything else is read as text). `unit` is the time unit of a text file's time column unless it is
+/// `time_s` (always seconds).
+pub fn read_traces(
+    path: &Path,
+    unit: TimeUnit,
+    select: &TraceSelect,
+) -> Result<Vec<Trace>, TraceError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if select.rate_hz.is_some() && ext != "npy" {
+        return Err(TraceError::select(
+            path,
+            "a sampling rate (--rate) applies only to .npy traces; this file carries its own times",
+        ));
+    }
+    match ext.as_str() {
+        "abf" => abf::read(path, select),
+        "npy" => npy::read(path, select),
+        "nwb" => read_nwb(path, select),
+        _ => {
+            if select.sweep.is_some() {
+                return Err(TraceError::select(
+                    path,
+                    "a sweep (--sweep) applies only to ABF and NWB recordings; a text file's traces are named by \
+                     their column or key (--channel)",
+                ));
+            }
+            let mut traces = read_text(path, unit)?;
+            if let Some(c) = &select.channel {
+                traces.retain(|t| &t.id == c);
+                if traces.is_empty() {
+                    return Err(TraceError::select(
+                        path,
+                        format!(
+                            "no trace named {c:?} (--channel); the file's traces: {}",
+                            names(&read_text(path, unit)?)
+                        ),
+                    ));
+                }
+            }
+            Ok(traces)
+        }
+    }
+}
+
+fn names(traces: &[Trace]) -> String {
+    let mut s: Vec<&str> = traces.iter().take(10).map(|t| t.id.as_str()).collect();
+    if traces.len() > 10 {
+        s.push("...");
+    }
+    s.join(", ")
+}
+
+#[cfg(feature = "nwb")]
+fn read_nwb(path: &Path, select: &TraceSelect) -> Result<Vec<Trace>, TraceError> {
+    nwb::read(path, select)
+}
+
+#[cfg(not(feature = "nwb"))]
+fn read_nwb(path: &Path, _select: &TraceSelect) -> Result<Vec<Trace>, TraceError> {
+    Err(TraceError::recording(
+        path,
+        "this spikepop was built without NWB support; rebuild with `--features spikepop/nwb` (needs the HDF5 library)",
+    ))
+}
+
+/// Keeps the sweep that `select` asks for (all when it asks for none), or says which sweeps there are.
+fn pick_sweeps(
+    path: &Path,
+    count: u32,
+    select: &TraceSelect,
+) -> Result<std::ops::Range<u32>, TraceError> {
+    match select.sweep {
+        None => Ok(0..count),
+        Some(s) if s < count => Ok(s..s + 1),
+        Some(s) => Err(TraceError::select(
+            path,
+            format!("no sweep {s} (--sweep); the file has {count} sweep(s), numbered from 0"),
+        )),
+    }
 }
 
 const TIME: [&str; 4] = ["t", "time", "time_ms", "time_s"];
@@ -76,8 +231,8 @@ pub fn is_trace_header(columns: &[impl AsRef<str>]) -> bool {
     has(&TIME) && has(&VOLTAGE)
 }
 
-/// Reads every trace of a file. `unit` is the time column's unit unless it is `time_s` (always seconds).
-pub fn read_traces(path: &Path, unit: TimeUnit) -> Result<Vec<Trace>, TraceError> {
+/// Reads every trace of a text file.
+fn read_text(path: &Path, unit: TimeUnit) -> Result<Vec<Trace>, TraceError> {
     let io = |source| TraceError::Io {
         path: path.to_path_buf(),
         source,
@@ -220,14 +375,14 @@ mod tests {
     #[test]
     fn both_layouts_read_to_traces() {
         let long = file("ID,model,t,V\n1,0,0,-60\n1,0,0.5,-50\n2,3,0,-61\n1,0,1.0,12.5\n");
-        let t = read_traces(long.path(), TimeUnit::Ms).unwrap();
+        let t = read_traces(long.path(), TimeUnit::Ms, &TraceSelect::default()).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].id, "1/0");
         assert_eq!(t[0].t_ms, [0.0, 0.5, 1.0]);
         assert_eq!(t[0].v_mv, [-60.0, -50.0, 12.5]);
         assert_eq!(t[1].id, "2/3");
         let wide = file("time_s\tcell a\tcell b\n0\t-60\t-70\n0.001\t-59\t-69\n");
-        let t = read_traces(wide.path(), TimeUnit::Ms).unwrap();
+        let t = read_traces(wide.path(), TimeUnit::Ms, &TraceSelect::default()).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].id, "cell b");
         assert_eq!(t[1].t_ms, [0.0, 1.0]);
@@ -237,7 +392,7 @@ mod tests {
     #[test]
     fn bad_files_name_the_row_and_the_field() {
         let bad = file("ID,t,V\n1,0,-60\n1,0.5,oops\n");
-        let e = read_traces(bad.path(), TimeUnit::Ms)
+        let e = read_traces(bad.path(), TimeUnit::Ms, &TraceSelect::default())
             .unwrap_err()
             .to_string();
         assert!(
@@ -245,18 +400,18 @@ mod tests {
             "{e}"
         );
         let short = file("t,a,b\n0,1\n");
-        let e = read_traces(short.path(), TimeUnit::Ms)
+        let e = read_traces(short.path(), TimeUnit::Ms, &TraceSelect::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("row 1 (line 2), field b: missing"), "{e}");
         let header = file("ID,spiking_times\n1,\"[1, 2]\"\n");
-        let e = read_traces(header.path(), TimeUnit::Ms)
+        let e = read_traces(header.path(), TimeUnit::Ms, &TraceSelect::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("expected a time column"), "{e}");
         let empty = file("t,V,ID\n");
         assert!(matches!(
-            read_traces(empty.path(), TimeUnit::Ms),
+            read_traces(empty.path(), TimeUnit::Ms, &TraceSelect::default()),
             Err(TraceError::Empty { .. })
         ));
     }
