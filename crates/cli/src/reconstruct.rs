@@ -69,6 +69,10 @@ pub struct Args {
     /// (1: every candidate is a fresh draw from the refined proposal, as for bursting recordings).
     #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_TONIC_TRIES)]
     tonic_tries: usize,
+    /// Factor on the prediction's standard deviations for bursting and irregular recordings (1 keeps the
+    /// prediction as it is); verification keeps only the models that burst like the recording.
+    #[arg(long, default_value_t = spikepop_reconstruct::search::DEFAULT_BURSTING_SPREAD)]
+    bursting_spread: f64,
     /// For tonic recordings, the share of DIC targets drawn from what the recording's firing rate alone says
     /// (the predictor's rate-only baseline: every DIC of the training range that fires at that rate) instead
     /// of from the prediction, from 0 to 1; 0 draws them all from the prediction.
@@ -121,6 +125,7 @@ pub fn run(args: Args) -> Result<()> {
         no_verify: args.no_verify,
         refine_rounds: Some(args.refine_rounds),
         tonic_spread: Some(args.tonic_spread),
+        bursting_spread: Some(args.bursting_spread),
         tonic_tries: Some(args.tonic_tries),
         tonic_rate_share: Some(args.tonic_rate_share),
         min_window: Some(args.min_window),

@@ -98,6 +98,7 @@ impl RunRequest {
                 Setting::MinWindow => "Shortest simulated window",
                 Setting::TonicSpread => "Tonic spread",
                 Setting::TonicTries => "Tonic tries",
+                Setting::BurstingSpread => "Bursting spread",
                 Setting::TonicRateShare => "Tonic rate share",
                 Setting::Dt => "Integration step dt",
                 Setting::Transient => "Transient",

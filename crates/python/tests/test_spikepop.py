@@ -94,6 +94,8 @@ def test_errors_name_the_argument(tmp_path):
         spikepop.reconstruct(str(EXAMPLE), tol_rate=-0.5, progress=False)
     with pytest.raises(ValueError, match=r"tonic_spread=0.5: expected a number of at least 1"):
         spikepop.reconstruct(str(EXAMPLE), tonic_spread=0.5, progress=False)
+    with pytest.raises(ValueError, match=r"bursting_spread=0.5: expected a number of at least 1"):
+        spikepop.reconstruct(str(EXAMPLE), bursting_spread=0.5, progress=False)
     with pytest.raises(ValueError, match=r"n=0: expected a whole number of at least 1"):
         spikepop.reconstruct(str(EXAMPLE), n=0, progress=False)
     with pytest.raises(ValueError, match="unknown model|no such|cannot"):

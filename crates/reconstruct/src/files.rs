@@ -121,6 +121,7 @@ pub fn run_record(
         "tonic_spread": settings.tonic_spread,
         "tonic_tries": settings.tonic_tries,
         "tonic_rate_share": settings.tonic_rate_share,
+        "bursting_spread": settings.bursting_spread,
         "tolerances": {
             "rate": settings.tolerances.rate,
             "period": settings.tolerances.period,

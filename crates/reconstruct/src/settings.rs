@@ -25,6 +25,8 @@ pub enum Setting {
     TonicSpread,
     /// Models tried per DIC target for tonic recordings.
     TonicTries,
+    /// Factor on the prediction's sds for bursting and irregular recordings.
+    BurstingSpread,
     /// Share of a tonic recording's DIC targets drawn from what its rate alone says.
     TonicRateShare,
     /// Integration step (ms).
@@ -49,6 +51,7 @@ impl Setting {
             Setting::MinWindow => "min_window",
             Setting::TonicSpread => "tonic_spread",
             Setting::TonicTries => "tonic_tries",
+            Setting::BurstingSpread => "bursting_spread",
             Setting::TonicRateShare => "tonic_rate_share",
             Setting::Dt => "dt",
             Setting::Transient => "transient",
@@ -123,6 +126,12 @@ impl SearchSettings {
             "a number of at least 1",
         )?;
         check(
+            self.bursting_spread.is_finite() && self.bursting_spread >= 1.0,
+            Setting::BurstingSpread,
+            self.bursting_spread,
+            "a number of at least 1",
+        )?;
+        check(
             self.tonic_tries >= 1,
             Setting::TonicTries,
             self.tonic_tries,
@@ -175,6 +184,8 @@ pub struct Options {
     pub tonic_spread: Option<f64>,
     /// Models tried per DIC target for tonic recordings.
     pub tonic_tries: Option<usize>,
+    /// Factor on the prediction's sds for bursting and irregular recordings.
+    pub bursting_spread: Option<f64>,
     /// Share of a tonic recording's DIC targets drawn from what its rate alone says.
     pub tonic_rate_share: Option<f64>,
     /// Shortest simulated window after the transient (ms).
@@ -207,6 +218,7 @@ impl Options {
         s.refine_rounds = self.refine_rounds.unwrap_or(s.refine_rounds);
         s.tonic_spread = self.tonic_spread.unwrap_or(s.tonic_spread);
         s.tonic_tries = self.tonic_tries.unwrap_or(s.tonic_tries);
+        s.bursting_spread = self.bursting_spread.unwrap_or(s.bursting_spread);
         s.tonic_rate_share = self.tonic_rate_share.unwrap_or(s.tonic_rate_share);
         s.min_window = self.min_window.unwrap_or(s.min_window);
         s.sim.noise_sigma = self.noise.unwrap_or(0.0);
@@ -249,6 +261,7 @@ mod tests {
         );
         assert_eq!(bad(&|s| s.min_window = 0.0), Setting::MinWindow);
         assert_eq!(bad(&|s| s.tonic_spread = 0.5), Setting::TonicSpread);
+        assert_eq!(bad(&|s| s.bursting_spread = 0.9), Setting::BurstingSpread);
         assert_eq!(bad(&|s| s.tonic_tries = 0), Setting::TonicTries);
         assert_eq!(bad(&|s| s.tonic_rate_share = 1.5), Setting::TonicRateShare);
         assert_eq!(

@@ -250,3 +250,50 @@ fn a_tonic_population_spreads_along_its_rate_and_a_bursting_one_does_not_move() 
         g_s_width(&bursting, prior, 3.0).1
     );
 }
+
+#[test]
+fn the_bursting_spread_widens_a_bursting_population_and_leaves_a_tonic_one_alone() {
+    let population = |rec: &[f64], prior: Prior, bursting_spread: f64| {
+        let mut settings = SearchSettings::for_model(&STG, 40);
+        settings.bursting_spread = bursting_spread;
+        let r = reconstruct(
+            &generator(5),
+            rec,
+            prior,
+            &settings,
+            0,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert_eq!(r.members.len(), 40);
+        let [lo, hi, _, _] = r.width();
+        (
+            hi - lo,
+            r.members.iter().map(|m| m.g.clone()).collect::<Vec<_>>(),
+        )
+    };
+    let bursting = record(&STG, &STG_REFERENCE_ID0);
+    let prior = Prior {
+        g_s: -15.0,
+        sd_g_s: 1.0,
+        g_u: 2.0,
+        sd_g_u: 1.0,
+    };
+    let (narrow, _) = population(&bursting, prior, 1.0);
+    let (wide, _) = population(&bursting, prior, 2.0);
+    assert!(
+        wide > 1.2 * narrow,
+        "g_s 90% width {wide} with spread 2 vs {narrow} with 1"
+    );
+    let tonic = record(&STG, &STG_SEED);
+    let prior = Prior {
+        g_s: 6.0,
+        sd_g_s: 4.0,
+        g_u: 5.0,
+        sd_g_u: 2.0,
+    };
+    assert_eq!(
+        population(&tonic, prior, 1.0).1,
+        population(&tonic, prior, 2.0).1
+    );
+}

@@ -384,6 +384,7 @@ def reconstruct(
     verify: bool = True,
     refine_rounds: Optional[int] = None,
     tonic_spread: Optional[float] = None,
+    bursting_spread: Optional[float] = None,
     tonic_tries: Optional[int] = None,
     tonic_rate_share: Optional[float] = None,
     min_window: Optional[float] = None,
@@ -415,7 +416,7 @@ def reconstruct(
             instead of the predictor.
         max_candidates: candidates simulated at most per recording (default 30 n).
         verify: False reproduces the reference's behaviour (n candidates, neither simulated nor checked).
-        refine_rounds, tonic_spread, tonic_tries, tonic_rate_share, min_window, noise, dt: the search and
+        refine_rounds, tonic_spread, tonic_tries, tonic_rate_share, bursting_spread, min_window, noise, dt: the search and
             simulation settings.
         tol_rate, tol_period, tol_spikes_per_burst, tol_burst_duration: verification tolerances.
         threads: worker threads (default: all cores).
@@ -436,6 +437,7 @@ def reconstruct(
         tonic_spread=tonic_spread,
         tonic_tries=tonic_tries,
         tonic_rate_share=tonic_rate_share,
+        bursting_spread=bursting_spread,
         min_window=min_window,
         noise=noise,
         dt=dt,
