@@ -356,6 +356,133 @@ async fn a_user_goes_from_a_spike_file_to_the_command_lines_population() {
     c.close().await.unwrap();
 }
 
+/// The spikes that `spikepop detect` finds in `recording` at `threshold` mV.
+fn cli_spike_count(recording: &Path, threshold: &str) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("spikes.csv");
+    let status = Command::new(BIN)
+        .args(["detect", "--input"])
+        .arg(recording)
+        .args(["--threshold", threshold, "-o"])
+        .arg(&out)
+        .status()
+        .expect("spikepop detect runs");
+    assert!(status.success());
+    let csv = std::fs::read_to_string(&out).unwrap();
+    csv.lines()
+        .skip(1)
+        .map(|row| {
+            let list = row.split_once(",\"[").map(|(_, l)| l).unwrap_or("");
+            list.trim_end_matches("]\"")
+                .split(',')
+                .filter(|x| !x.trim().is_empty())
+                .count()
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_checks_and_moves_the_spike_threshold_of_a_voltage_recording() {
+    let recording = repo_file("examples/stg_recording.abf");
+    let at_zero = cli_spike_count(&recording, "0");
+    let at_minus_40 = cli_spike_count(&recording, "-40");
+    assert!(at_zero > 0);
+    let (_driver, driver_url) = start_chromedriver();
+    let (_gui, url) = start_gui(&[]);
+    let c = browser(&driver_url).await;
+    c.goto(&url).await.expect("the page opens");
+
+    // The threshold under Reading options applies to the first detection.
+    c.find(Locator::Css("details summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    set_value(&c, "#threshold", "-40").await;
+    pick_file(&c, &recording).await;
+    let summary = wait_text(&c, "#preview-summary", Duration::from_secs(30), |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert!(
+        summary.contains(&format!("(trace format), {at_minus_40} spikes")),
+        "{summary}, the command line finds {at_minus_40}"
+    );
+    // The trace is drawn with a red mark per detected spike, and the control shows the threshold.
+    wait_text(&c, "#threshold-control", Duration::from_secs(10), |_| true).await;
+    let value = c.find(Locator::Id("threshold-value")).await.unwrap();
+    assert_eq!(value.prop("value").await.unwrap().as_deref(), Some("-40"));
+    let marks = wait_for(
+        "the trace with its spikes",
+        Duration::from_secs(30),
+        || async {
+            let svg = c.find(Locator::Css("#preview-raster svg")).await.ok()?;
+            let html = svg.html(false).await.ok()?;
+            html.contains("spikes at -40 mV")
+                .then(|| html.matches("<polygon").count())
+        },
+    )
+    .await;
+    assert!(marks >= at_minus_40.min(3), "{marks} marks");
+
+    // Moved to 0 mV: detected again, as the command line detects them.
+    set_value(&c, "#threshold-value", "0").await;
+    c.find(Locator::Id("detect-again"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let summary = wait_text(&c, "#preview-summary", Duration::from_secs(30), |t| {
+        t.contains(&format!("(trace format), {at_zero} spikes"))
+    })
+    .await;
+    assert!(summary.starts_with("stg_recording.abf"), "{summary}");
+    wait_for(
+        "the trace redrawn at 0 mV",
+        Duration::from_secs(30),
+        || async {
+            let svg = c.find(Locator::Css("#preview-raster svg")).await.ok()?;
+            svg.html(false)
+                .await
+                .ok()?
+                .contains("spikes at 0 mV")
+                .then_some(())
+        },
+    )
+    .await;
+
+    // Above every sample: nothing crosses, and the page says what to try.
+    set_value(&c, "#threshold-value", "500").await;
+    c.find(Locator::Id("detect-again"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let warning = wait_text(&c, "#preview-warnings", Duration::from_secs(30), |t| {
+        t.contains("a threshold to try")
+    })
+    .await;
+    assert!(
+        warning.contains("no upward crossing of 500 mV"),
+        "{warning}"
+    );
+    // A threshold that is not a number is refused in the page.
+    set_value(&c, "#threshold-value", "high").await;
+    c.find(Locator::Id("detect-again"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#detect-error", Duration::from_secs(10), |t| {
+        t.contains("not a voltage in mV")
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_file_is_explained_in_the_page() {
     let (_driver, driver_url) = start_chromedriver();

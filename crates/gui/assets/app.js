@@ -63,6 +63,9 @@ async function upload(files) {
   form.append("unit", $("unit").value);
   form.append("rate", $("rate").value.trim());
   if ($("only-good").checked) form.append("only_good", "on");
+  form.append("threshold", $("threshold").value.trim());
+  form.append("channel", $("channel").value.trim());
+  form.append("sweep", $("sweep").value.trim());
   const names = files.map((f) => f.name).join(", ");
   $("load-status").textContent = `Reading ${names}…`;
   showError($("load-error"), "");
@@ -146,10 +149,50 @@ function showPreview(p) {
     cell(tr, `… ${p.recordings - p.rows.length} more`).colSpan = 4;
     body.appendChild(tr);
   }
+  showThreshold(p.voltage);
   show($("preview"), true);
   drawFigure($("preview-raster"), "/api/plot/preview.svg");
   $("run").disabled = false;
   $("run-status").textContent = "Ready.";
+}
+
+/** A voltage recording's threshold control: the slider spans the traces' range, set at the threshold used. */
+function showThreshold(v) {
+  show($("threshold-control"), Boolean(v));
+  showError($("detect-error"), "");
+  if (!v) return;
+  const slider = $("threshold-slider");
+  const lo = v.v_min_mv ?? v.threshold_mv - 50;
+  const hi = v.v_max_mv ?? v.threshold_mv + 50;
+  slider.min = Math.floor(Math.min(lo, v.threshold_mv));
+  slider.max = Math.ceil(Math.max(hi, v.threshold_mv));
+  slider.value = v.threshold_mv;
+  $("threshold-value").value = v.threshold_mv;
+}
+
+/** Detects the loaded recording's spikes again at the chosen threshold and shows the new preview. */
+async function detectAgain() {
+  const text = $("threshold-value").value.trim();
+  const threshold = Number(text);
+  showError($("detect-error"), "");
+  if (text === "" || !Number.isFinite(threshold)) {
+    showError($("detect-error"), `Spike threshold: \`${text}\` is not a voltage in mV.`);
+    return;
+  }
+  $("detect-status").textContent = `Detecting at ${threshold} mV…`;
+  try {
+    const preview = await api("/api/detect", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ threshold_mv: threshold }),
+    });
+    $("detect-status").textContent = "";
+    showPreview(preview);
+    resetResults();
+  } catch (e) {
+    $("detect-status").textContent = "";
+    showError($("detect-error"), e.message);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -484,6 +527,10 @@ function setup() {
   $("prev").onclick = () => loadPage(ui.page - 1);
   $("next").onclick = () => loadPage(ui.page + 1);
   $("simulate").onclick = drawTraces;
+  $("threshold-slider").oninput = () => { $("threshold-value").value = $("threshold-slider").value; };
+  $("threshold-slider").onchange = detectAgain;
+  $("threshold-value").onchange = detectAgain;
+  $("detect-again").onclick = detectAgain;
   for (const figure of document.querySelectorAll("figure[data-plot]")) addExportButtons(figure);
   restore();
 }

@@ -13,17 +13,19 @@ use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use spikepop_spikes::detect::{DetectError, DetectOptions, suggest_threshold};
 use spikepop_spikes::features::{Classifier, Features};
-use spikepop_spikes::{Format, ReadOptions, TimeUnit, read_trains};
+use spikepop_spikes::traces::read_traces;
+use spikepop_spikes::{Format, ReadOptions, Recordings, TimeUnit, read_trains, spikes_of_traces};
 
 use crate::error::ApiError;
-use crate::state::Loaded;
+use crate::state::{Loaded, Voltage};
 
 /// Trains listed in the preview table.
 const PREVIEW_ROWS: usize = 100;
 
 /// The command line's names of the reading options in the readers' messages, and the page's names.
-const OPTION_NAMES: [(&str, &str); 5] = [
+const OPTION_NAMES: [(&str, &str); 9] = [
     (
         "pass --format reference|long|text|phy|nwb",
         "choose the format under Reading options",
@@ -32,11 +34,15 @@ const OPTION_NAMES: [(&str, &str); 5] = [
     ("--rate", "the sampling rate option"),
     ("--only good", "the option \"only units curated as good\""),
     ("--unit", "the time unit"),
+    ("(--format trace)", "(format \"voltage recording\")"),
+    ("detection option threshold", "the spike threshold"),
+    ("(--channel)", "(the channel under Reading options)"),
+    ("(--sweep)", "(the sweep under Reading options)"),
 ];
 
 /// Reads an upload: the `file` fields (one file, or several files of one phy folder) and the reading
-/// options `format` (`auto` or a format name), `unit` (`auto`, `ms` or `s`), `rate` (Hz, phy) and
-/// `only_good` (phy).
+/// options `format` (`auto` or a format name), `unit` (`auto`, `ms` or `s`), `rate` (Hz, phy), `only_good`
+/// (phy), and for voltage recordings `threshold` (mV), `channel` and `sweep`; empty fields keep the defaults.
 pub async fn read_upload(mut form: Multipart, max_bytes: usize) -> Result<Loaded, ApiError> {
     let dir = tempfile::Builder::new()
         .prefix("spikepop-gui-")
@@ -86,6 +92,26 @@ pub async fn read_upload(mut form: Multipart, max_bytes: usize) -> Result<Loaded
             "only_good" => {
                 opts.only_good = matches!(text(field, max_bytes).await?.as_str(), "on" | "true")
             }
+            "threshold" => {
+                let t = text(field, max_bytes).await?;
+                if !t.is_empty() {
+                    opts.detect.threshold_mv = threshold(&t)?;
+                }
+            }
+            "channel" => {
+                let t = text(field, max_bytes).await?;
+                opts.channel = (!t.is_empty()).then_some(t);
+            }
+            "sweep" => {
+                let t = text(field, max_bytes).await?;
+                if !t.is_empty() {
+                    opts.sweep = Some(t.parse().map_err(|_| {
+                        ApiError::bad(format!(
+                            "The sweep `{t}` is not a sweep number (0 for the first sweep)."
+                        ))
+                    })?);
+                }
+            }
             _ => {}
         }
     }
@@ -130,6 +156,27 @@ fn read(path: &Path, opts: &ReadOptions, dir: &Path, name: String) -> Result<Loa
         }
         ApiError::bad(tidy(msg))
     })?;
+    // A voltage recording's traces stay with it, for the preview and for detecting again.
+    let voltage = if recordings.format == Format::Trace {
+        let traces = read_traces(path, opts.unit.unwrap_or_default(), &opts.trace_select())
+            .map_err(|e| ApiError::bad(tidy(e.to_string())))?;
+        Some(Arc::new(Voltage {
+            traces: Arc::new(traces),
+            detect: opts.detect,
+        }))
+    } else {
+        None
+    };
+    loaded(name, recordings, voltage, tidy)
+}
+
+/// The loaded file of `recordings`, measured.
+fn loaded(
+    name: String,
+    recordings: Recordings,
+    voltage: Option<Arc<Voltage>>,
+    tidy: impl Fn(String) -> String,
+) -> Result<Loaded, ApiError> {
     if recordings.trains.is_empty() {
         return Err(ApiError::bad(format!(
             "{name}: the file holds no spike trains."
@@ -146,7 +193,54 @@ fn read(path: &Path, opts: &ReadOptions, dir: &Path, name: String) -> Result<Loa
         trains: recordings.trains,
         features,
         warnings: recordings.warnings.into_iter().map(tidy).collect(),
+        voltage,
     })
+}
+
+/// A spike threshold typed by the user (mV).
+fn threshold(text: &str) -> Result<f64, ApiError> {
+    let bad = || {
+        ApiError::bad(format!(
+            "The spike threshold `{text}` is not a voltage in mV (for example -20)."
+        ))
+    };
+    let mv: f64 = text.parse().map_err(|_| bad())?;
+    mv.is_finite().then_some(mv).ok_or_else(bad)
+}
+
+/// The loaded voltage recording `data` with its spikes detected again at `threshold_mv` (the other detection
+/// options unchanged).
+pub fn redetect(data: &Loaded, threshold_mv: f64) -> Result<Loaded, ApiError> {
+    let voltage = data.voltage.as_ref().ok_or_else(|| {
+        ApiError::bad(format!(
+            "{}: a spike threshold applies only to voltage recordings; this file holds spike times.",
+            data.name
+        ))
+    })?;
+    let detect = DetectOptions {
+        threshold_mv,
+        ..voltage.detect
+    };
+    if let Err(DetectError::Option {
+        value, expected, ..
+    }) = detect.check()
+    {
+        return Err(ApiError::bad(format!(
+            "The spike threshold {value} mV is not usable: expected {expected}."
+        )));
+    }
+    let recordings = spikes_of_traces(Path::new(&data.name), &voltage.traces, &detect)
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    let voltage = Voltage {
+        traces: Arc::clone(&voltage.traces),
+        detect,
+    };
+    loaded(
+        data.name.clone(),
+        recordings,
+        Some(Arc::new(voltage)),
+        |m| m,
+    )
 }
 
 /// Writes one uploaded file, chunk by chunk.
@@ -235,9 +329,26 @@ pub fn preview(data: &Loaded) -> Value {
             })
         })
         .collect();
+    let voltage = data.voltage.as_ref().map(|v| {
+        let (lo, hi) = v
+            .traces
+            .iter()
+            .flat_map(|t| t.v_mv.iter().copied())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+        json!({
+            "threshold_mv": v.detect.threshold_mv,
+            "v_min_mv": finite(lo),
+            "v_max_mv": finite(hi),
+            "suggested_mv": v.traces.first().and_then(|t| suggest_threshold(&t.v_mv)),
+            "traces": v.traces.len(),
+        })
+    });
     json!({
         "name": data.name,
         "format": data.format.as_str(),
+        "voltage": voltage,
         "recordings": data.trains.len(),
         "spikes": data.trains.iter().map(|t| t.times_ms.len()).sum::<usize>(),
         "labels": labels,

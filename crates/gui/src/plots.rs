@@ -286,6 +286,10 @@ pub struct TracePanel {
     pub t: Vec<f64>,
     /// Membrane voltage (mV).
     pub v: Vec<f64>,
+    /// Spike times (ms) to mark on the trace (none for a model's trace).
+    pub spikes: Vec<f64>,
+    /// A detection threshold (mV) to draw as a dashed line.
+    pub threshold_mv: Option<f64>,
 }
 
 /// Voltage traces, one panel per model, stacked, on a shared time axis.
@@ -298,14 +302,16 @@ pub fn traces(title: &str, panels: &[TracePanel]) -> PlotResult {
         let root = root.titled(title, (FONT, 18))?;
         for (i, (panel, area)) in panels.iter().zip(root.split_evenly((n, 1))).enumerate() {
             let points = min_max_decimate(&panel.t, &panel.v, 1500);
-            let v: Vec<f64> = points.iter().map(|p| p.1).collect();
+            let mut v: Vec<f64> = points.iter().map(|p| p.1).collect();
+            v.extend(panel.threshold_mv);
+            let v_range = padded(&v);
             let mut chart = ChartBuilder::on(&area)
                 .caption(&panel.name, (FONT, 15))
                 .margin(6)
                 .margin_right(26)
                 .x_label_area_size(34)
                 .y_label_area_size(56)
-                .build_cartesian_2d(t_range.clone(), padded(&v))?;
+                .build_cartesian_2d(t_range.clone(), v_range.clone())?;
             chart
                 .configure_mesh()
                 .light_line_style(TRANSPARENT)
@@ -317,6 +323,19 @@ pub fn traces(title: &str, panels: &[TracePanel]) -> PlotResult {
                 .axis_desc_style((FONT, 13))
                 .draw()?;
             chart.draw_series(LineSeries::new(points, model_color(i).stroke_width(1)))?;
+            if let Some(th) = panel.threshold_mv {
+                chart.draw_series(DashedLineSeries::new(
+                    [(t_range.start, th), (t_range.end, th)],
+                    6,
+                    4,
+                    BLACK.mix(0.6).stroke_width(1),
+                ))?;
+            }
+            // Detected spikes: a red mark above the trace at each spike time.
+            let top = v_range.end - 0.03 * (v_range.end - v_range.start);
+            chart.draw_series(panel.spikes.iter().map(|&t| {
+                EmptyElement::at((t, top)) + TriangleMarker::new((0, 0), 4, RED.filled())
+            }))?;
         }
         Ok(())
     })
@@ -499,12 +518,29 @@ mod tests {
             "traces",
             &[TracePanel {
                 name: "model 0".into(),
-                t,
-                v,
+                t: t.clone(),
+                v: v.clone(),
+                spikes: vec![],
+                threshold_mv: None,
             }],
         )
         .unwrap();
         assert!(svg.contains("V (mV)"));
+        let plain = svg.matches("<polygon").count();
+        let marked = traces(
+            "traces",
+            &[TracePanel {
+                name: "recording".into(),
+                t,
+                v,
+                spikes: vec![100.0, 200.0, 300.0],
+                threshold_mv: Some(0.5),
+            }],
+        )
+        .unwrap();
+        // One triangle per spike, and the threshold's dashes.
+        assert_eq!(marked.matches("<polygon").count(), plain + 3);
+        assert!(marked.matches("<polyline").count() > svg.matches("<polyline").count());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! |---|---|
 //! | `GET /`, `GET /assets/{file}` | the page |
 //! | `POST /api/model` | a model file and its weights (multipart: `model`, `weights`) -> offered as `uploaded` |
-//! | `POST /api/load` | a spike file (multipart: `file`, `format`, `unit`, `rate`, `only_good`) -> its preview |
+//! | `POST /api/load` | a spike file or voltage recording (multipart: `file`, `format`, `unit`, `rate`, `only_good`, `threshold`, `channel`, `sweep`) -> its preview |
+//! | `POST /api/detect` | the loaded voltage recording's spikes detected again (JSON `{"threshold_mv": T}`) -> its preview |
 //! | `GET /api/state` | the loaded file's preview and the run's status (a reloaded page restores itself) |
 //! | `POST /api/run`, `POST /api/cancel` | start (JSON settings) or cancel the reconstruction |
 //! | `GET /api/events` | the run's status as server-sent events |
@@ -39,13 +40,15 @@ use crate::error::ApiError;
 use crate::job::{self, RunRequest};
 use crate::load::{self, finite};
 use crate::plots::{self, Gaussian, RasterRow, TracePanel};
-use crate::state::{AppState, Results, RunStatus};
+use crate::state::{AppState, Loaded, Results, RunStatus, Voltage};
 use crate::traces::{self, RASTER_WINDOW_MS, Selection};
 
 type Shared = State<Arc<AppState>>;
 
 /// Trains drawn in the preview raster.
 const PREVIEW_TRAINS: usize = 20;
+/// Traces of a voltage recording drawn in the preview.
+const PREVIEW_TRACES: usize = 3;
 /// Rows of a results page unless asked otherwise, and at most.
 const PER_PAGE: usize = 50;
 const MAX_PER_PAGE: usize = 500;
@@ -60,6 +63,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/", get(assets::index))
         .route("/assets/{file}", get(assets::file))
         .route("/api/load", post(load_file))
+        .route("/api/detect", post(detect))
         .route("/api/model", post(load_model))
         .route("/api/state", get(state))
         .route("/api/run", post(run))
@@ -113,6 +117,40 @@ async fn load_file(
         if session.running {
             return Err(ApiError::busy(
                 "A reconstruction started while the file was loading; load it again when it ends.",
+            ));
+        }
+        session.data = Some(loaded);
+        session.results = None;
+    }
+    app.status.send_replace(RunStatus::Idle);
+    Ok(Json(preview))
+}
+
+/// The body of `POST /api/detect`.
+#[derive(Deserialize)]
+struct DetectRequest {
+    /// The new spike threshold (mV).
+    threshold_mv: f64,
+}
+
+async fn detect(
+    State(app): Shared,
+    body: Result<Json<DetectRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(req) = body?;
+    if app.session().running {
+        return Err(ApiError::busy(
+            "A reconstruction is running: cancel it or wait for it before changing the threshold.",
+        ));
+    }
+    let data = app.data()?;
+    let loaded = Arc::new(blocking(move || load::redetect(&data, req.threshold_mv)).await?);
+    let preview = load::preview(&loaded);
+    {
+        let mut session = app.session();
+        if session.running {
+            return Err(ApiError::busy(
+                "A reconstruction started while the spikes were being detected; set the threshold again when it ends.",
             ));
         }
         session.data = Some(loaded);
@@ -360,6 +398,9 @@ fn file_stem(kind: &str, id: &str) -> String {
 async fn preview_plot(State(app): Shared) -> Result<Response, ApiError> {
     let data = app.data()?;
     let svg = blocking(move || {
+        if let Some(voltage) = &data.voltage {
+            return voltage_preview(&data, voltage);
+        }
         let shown = &data.trains[..data.trains.len().min(PREVIEW_TRAINS)];
         let (first, last) = shown
             .iter()
@@ -395,6 +436,42 @@ async fn preview_plot(State(app): Shared) -> Result<Response, ApiError> {
     })
     .await?;
     Ok(svg_response(svg, None))
+}
+
+/// A voltage recording's first traces, with the detected spikes and the threshold.
+fn voltage_preview(data: &Loaded, voltage: &Voltage) -> Result<String, ApiError> {
+    let threshold = voltage.detect.threshold_mv;
+    let panels: Vec<TracePanel> = voltage
+        .traces
+        .iter()
+        .zip(&data.trains)
+        .take(PREVIEW_TRACES)
+        .map(|(trace, train)| TracePanel {
+            name: format!(
+                "{}: {} spike{}",
+                trace.id,
+                train.times_ms.len(),
+                if train.times_ms.len() == 1 { "" } else { "s" }
+            ),
+            t: trace.t_ms.clone(),
+            v: trace.v_mv.clone(),
+            spikes: train.times_ms.clone(),
+            threshold_mv: Some(threshold),
+        })
+        .collect();
+    let shown = if voltage.traces.len() > panels.len() {
+        format!(
+            ", the first {} of {} traces",
+            panels.len(),
+            voltage.traces.len()
+        )
+    } else {
+        String::new()
+    };
+    drawn(plots::traces(
+        &format!("{}: spikes at {threshold} mV (dashed){shown}", data.name),
+        &panels,
+    ))
 }
 
 async fn plot(
@@ -515,6 +592,8 @@ fn trace_figure(results: &Results, sel: &Selection) -> Result<String, ApiError> 
                 },
                 t: trace.t,
                 v: trace.v,
+                spikes: Vec::new(),
+                threshold_mv: None,
             }
         })
         .collect();
@@ -651,6 +730,95 @@ mod tests {
     fn error_of(body: &str) -> String {
         let v: Value = serde_json::from_str(body).expect("a JSON error");
         v["error"].as_str().expect("an error message").to_string()
+    }
+
+    fn detect_request(json: &str) -> Request<Body> {
+        Request::post("/api/detect")
+            .header(header::HOST, "127.0.0.1")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap()
+    }
+
+    /// A voltage trace (`t,V`, 0.1-ms samples over 100 ms) resting at -60 mV, with triangular spikes to
+    /// +30 mV peaking at 20, 50 and 80 ms and one small bump to -10 mV at 35 ms.
+    fn voltage_csv() -> String {
+        let mut csv = String::from("t,V\n");
+        for i in 0..1000 {
+            let t = f64::from(i) * 0.1;
+            let bump = |centre: f64, height: f64| (height * (1.0 - (t - centre).abs())).max(0.0);
+            let v =
+                -60.0 + bump(20.0, 90.0) + bump(50.0, 90.0) + bump(80.0, 90.0) + bump(35.0, 50.0);
+            csv.push_str(&format!("{t:.1},{v:.3}\n"));
+        }
+        csv
+    }
+
+    fn spikes_of(preview: &Value) -> u64 {
+        preview["spikes"].as_u64().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_voltage_recording_is_previewed_and_detected_again_at_a_new_threshold() {
+        let app = AppState::new(1 << 20);
+        let (status, body) = send(&app, upload("cell.csv", &voltage_csv())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let p: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(p["format"], "trace");
+        assert_eq!(spikes_of(&p), 3, "{body}");
+        assert_eq!(p["voltage"]["threshold_mv"], 0.0);
+        assert!((p["voltage"]["v_min_mv"].as_f64().unwrap() + 60.0).abs() < 1e-9);
+        assert!((p["voltage"]["v_max_mv"].as_f64().unwrap() - 30.0).abs() < 1e-9);
+        // The preview draws the trace with one mark per detected spike.
+        let (status, svg) = send(&app, get("/api/plot/preview.svg")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(svg.contains("spikes at 0 mV"), "{svg}");
+        let marks = svg.matches("<polygon").count();
+
+        // Lower: the bump counts too; the spike times are the interpolated crossings.
+        let (status, body) = send(&app, detect_request(r#"{"threshold_mv": -20}"#)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let p: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(spikes_of(&p), 4);
+        assert_eq!(p["voltage"]["threshold_mv"], -20.0);
+        let data = app.data().unwrap();
+        let expected = [
+            19.0 + 40.0 / 90.0,
+            34.0 + 40.0 / 50.0,
+            49.0 + 40.0 / 90.0,
+            79.0 + 40.0 / 90.0,
+        ];
+        for (got, want) in data.trains[0].times_ms.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{got} {want}");
+        }
+        let (_, svg) = send(&app, get("/api/plot/preview.svg")).await;
+        assert_eq!(svg.matches("<polygon").count(), marks + 1);
+
+        // Above every sample: no spike, a warning with a threshold to try, and the run has nothing to read.
+        let (status, body) = send(&app, detect_request(r#"{"threshold_mv": 40}"#)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let p: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(spikes_of(&p), 0);
+        assert!(
+            p["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("a threshold to try: -15.0 mV"),
+            "{body}"
+        );
+
+        // A threshold that is not a number, and a spike-time file, are refused with a sentence.
+        let (status, body) = send(&app, detect_request(r#"{"threshold_mv": "high"}"#)).await;
+        assert!(status.is_client_error(), "{body}");
+        assert!(error_of(&body).contains("threshold_mv"), "{body}");
+        let (status, _) = send(&app, upload("set.csv", STG_SET)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = send(&app, detect_request(r#"{"threshold_mv": -20}"#)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            error_of(&body).contains("only to voltage recordings"),
+            "{body}"
+        );
     }
 
     #[tokio::test]

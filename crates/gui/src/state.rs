@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 use spikepop_models::Model;
 use spikepop_reconstruct::{Outcome, SearchSettings};
+use spikepop_spikes::detect::DetectOptions;
 use spikepop_spikes::features::Features;
+use spikepop_spikes::traces::Trace;
 use spikepop_spikes::{Format, SpikeTrain};
 use tokio::sync::watch;
 
@@ -28,6 +30,18 @@ pub struct Loaded {
     pub features: Vec<Features>,
     /// What the reader changed or noticed.
     pub warnings: Vec<String>,
+    /// A voltage recording's traces and how their spikes were detected (`None` for spike-time files), kept so
+    /// that the user can detect again at another threshold without loading the file again.
+    pub voltage: Option<Arc<Voltage>>,
+}
+
+/// The traces of a loaded voltage recording, one per sweep and channel, in the order of the trains.
+#[derive(Debug)]
+pub struct Voltage {
+    /// The traces (ms, mV), shared by every detection of the same recording.
+    pub traces: Arc<Vec<Trace>>,
+    /// The detection that gave the loaded trains.
+    pub detect: DetectOptions,
 }
 
 /// A finished reconstruction.

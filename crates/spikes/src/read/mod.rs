@@ -195,7 +195,14 @@ pub fn read_trains(path: &Path, opts: &ReadOptions) -> Result<Recordings, ReadEr
         Format::Text => text::read(path, opts.unit.unwrap_or_default(), &mut warnings)?,
         Format::Phy => phy::read(&phy::folder(path), opts, &mut warnings)?,
         Format::Nwb => read_nwb(path, &mut warnings)?,
-        Format::Trace => read_trace_spikes(path, opts, &mut warnings)?,
+        Format::Trace => {
+            let traces = crate::traces::read_traces(
+                path,
+                opts.unit.unwrap_or_default(),
+                &opts.trace_select(),
+            )?;
+            return spikes_of_traces(path, &traces, &opts.detect);
+        }
     };
     normalise(path, format, &mut trains, &mut warnings);
     Ok(Recordings {
@@ -205,26 +212,26 @@ pub fn read_trains(path: &Path, opts: &ReadOptions) -> Result<Recordings, ReadEr
     })
 }
 
-/// The spike times of every trace of a trace file; a trace without spikes is an empty train and a warning
-/// with its range and a threshold to try.
-fn read_trace_spikes(
+/// The spike trains that `detect` finds in `traces` (read from `path`, which messages name), one per trace and
+/// in the same order, as [`read_trains`] gives them for a voltage recording: a trace without spikes is an
+/// empty train and a warning with its range and a threshold to try. Detecting again on traces already read
+/// (a new threshold, say) needs no second reading of the file.
+pub fn spikes_of_traces(
     path: &Path,
-    opts: &ReadOptions,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<SpikeTrain>, ReadError> {
-    let traces =
-        crate::traces::read_traces(path, opts.unit.unwrap_or_default(), &opts.trace_select())?;
+    traces: &[crate::traces::Trace],
+    detect: &crate::detect::DetectOptions,
+) -> Result<Recordings, ReadError> {
+    let mut warnings = Vec::new();
     let mut quiet = 0;
     let mut trains = Vec::with_capacity(traces.len());
     for t in traces {
-        let times_ms =
-            crate::detect::detect(&t.t_ms, &t.v_mv, &opts.detect).map_err(|problem| {
-                ReadError::Detect {
-                    file: path.to_path_buf(),
-                    trace: t.id.clone(),
-                    problem,
-                }
-            })?;
+        let times_ms = crate::detect::detect(&t.t_ms, &t.v_mv, detect).map_err(|problem| {
+            ReadError::Detect {
+                file: path.to_path_buf(),
+                trace: t.id.clone(),
+                problem,
+            }
+        })?;
         if times_ms.is_empty() {
             quiet += 1;
             if quiet <= 5 {
@@ -233,14 +240,22 @@ fn read_trace_spikes(
                     t.id,
                     crate::detect::NoSpikes {
                         v_mv: &t.v_mv,
-                        threshold_mv: opts.detect.threshold_mv
+                        threshold_mv: detect.threshold_mv
                     }
                 ));
             }
         }
-        trains.push(SpikeTrain { id: t.id, times_ms });
+        trains.push(SpikeTrain {
+            id: t.id.clone(),
+            times_ms,
+        });
     }
-    Ok(trains)
+    normalise(path, Format::Trace, &mut trains, &mut warnings);
+    Ok(Recordings {
+        trains,
+        warnings,
+        format: Format::Trace,
+    })
 }
 
 #[cfg(feature = "nwb")]
