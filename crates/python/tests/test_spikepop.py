@@ -40,9 +40,11 @@ def test_reconstruct_saves_exactly_the_command_lines_files(tmp_path):
     for name in ["population.csv", "summary.csv", "run.json"]:
         assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     # What the objects hold is what the files say.
-    assert len(result.population) == 5 * 12  # five recordings, all firing, 12 models each
+    # Five recordings, all firing, 12 models each, but for the doublets of recording 5 (acceptance about 0.03),
+    # which finds 11 within its budget of 30 n = 360 candidates and says so.
+    assert len(result.population) == 4 * 12 + 11
     assert list(result.summary["ID"]) == ["1", "2", "3", "4", "5"]
-    assert (result.summary["status"] == "ok").all()
+    assert list(result.summary["status"]) == ["ok"] * 4 + ["budget spent: 11 of 12 verified"]
     assert result.settings["seed"] == 7 and result.settings["n"] == 12
     assert result.settings["tolerances"]["rate"] == 0.1
 
