@@ -198,6 +198,16 @@ async fn fetch_in_page(c: &Client, href: &str) -> String {
     body.as_str().expect("text").to_string()
 }
 
+/// Clicks the element with this id.
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .expect(id)
+        .click()
+        .await
+        .expect("click");
+}
+
 /// Loads `path` through the page's file picker.
 async fn pick_file(c: &Client, path: &Path) {
     let input = c.find(Locator::Id("file")).await.expect("the file input");
@@ -241,12 +251,7 @@ async fn a_user_goes_from_a_spike_file_to_the_command_lines_population() {
 
     set_value(&c, "#n", "10").await;
     set_value(&c, "#seed", "3").await;
-    c.find(Locator::Id("run"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "run").await;
     wait_text(&c, "#run-status", Duration::from_secs(300), |t| {
         t.starts_with("Done")
     })
@@ -381,6 +386,12 @@ fn cli_spike_count(recording: &Path, threshold: &str) -> usize {
         .sum()
 }
 
+/// Types a threshold into the preview's control and asks for the spikes to be detected again.
+async fn move_threshold(c: &Client, mv: &str) {
+    set_value(c, "#threshold-value", mv).await;
+    click(c, "detect-again").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_checks_and_moves_the_spike_threshold_of_a_voltage_recording() {
     let recording = repo_file("examples/stg_recording.abf");
@@ -427,13 +438,7 @@ async fn a_user_checks_and_moves_the_spike_threshold_of_a_voltage_recording() {
     assert!(marks >= at_minus_40.min(3), "{marks} marks");
 
     // Moved to 0 mV: detected again, as the command line detects them.
-    set_value(&c, "#threshold-value", "0").await;
-    c.find(Locator::Id("detect-again"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    move_threshold(&c, "0").await;
     let summary = wait_text(&c, "#preview-summary", Duration::from_secs(30), |t| {
         t.contains(&format!("(trace format), {at_zero} spikes"))
     })
@@ -454,13 +459,7 @@ async fn a_user_checks_and_moves_the_spike_threshold_of_a_voltage_recording() {
     .await;
 
     // Above every sample: nothing crosses, and the page says what to try.
-    set_value(&c, "#threshold-value", "500").await;
-    c.find(Locator::Id("detect-again"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    move_threshold(&c, "500").await;
     let warning = wait_text(&c, "#preview-warnings", Duration::from_secs(30), |t| {
         t.contains("a threshold to try")
     })
@@ -470,13 +469,7 @@ async fn a_user_checks_and_moves_the_spike_threshold_of_a_voltage_recording() {
         "{warning}"
     );
     // A threshold that is not a number is refused in the page.
-    set_value(&c, "#threshold-value", "high").await;
-    c.find(Locator::Id("detect-again"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    move_threshold(&c, "high").await;
     wait_text(&c, "#detect-error", Duration::from_secs(10), |t| {
         t.contains("not a voltage in mV")
     })
@@ -600,12 +593,7 @@ async fn a_user_brings_a_model_file_and_its_weights() {
         repo_file("examples/models/ca1_golomb2006.safetensors"),
     )
     .await;
-    c.find(Locator::Id("model-upload"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "model-upload").await;
     wait_text(&c, "#model-error", Duration::from_secs(30), |t| {
         t.contains("my_stg.toml could not be used")
             && t.contains("trained for the ca1 model, not stg")
@@ -617,12 +605,7 @@ async fn a_user_brings_a_model_file_and_its_weights() {
         repo_file("examples/models/ca1_golomb2006.toml"),
     )
     .await;
-    c.find(Locator::Id("model-upload"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "model-upload").await;
     wait_for(
         "the uploaded model selected",
         Duration::from_secs(30),

@@ -15,8 +15,10 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use spikepop_spikes::detect::{DetectError, DetectOptions, suggest_threshold};
 use spikepop_spikes::features::{Classifier, Features};
-use spikepop_spikes::traces::read_traces;
-use spikepop_spikes::{Format, ReadOptions, Recordings, TimeUnit, read_trains, spikes_of_traces};
+use spikepop_spikes::{
+    Format, ReadError, ReadOptions, Recordings, TimeUnit, guess_format, read_recording,
+    read_trains, spikes_of_traces,
+};
 
 use crate::error::ApiError;
 use crate::state::{Loaded, Voltage};
@@ -147,7 +149,7 @@ fn read(path: &Path, opts: &ReadOptions, dir: &Path, name: String) -> Result<Loa
         }
         msg
     };
-    let recordings = read_trains(path, opts).map_err(|e| {
+    let error = |e: ReadError| {
         let mut msg = e.to_string();
         let mut source = e.source();
         while let Some(s) = source {
@@ -155,17 +157,21 @@ fn read(path: &Path, opts: &ReadOptions, dir: &Path, name: String) -> Result<Loa
             source = s.source();
         }
         ApiError::bad(tidy(msg))
-    })?;
+    };
+    let format = match opts.format {
+        Some(f) => f,
+        None => guess_format(path).map_err(error)?,
+    };
     // A voltage recording's traces stay with it, for the preview and for detecting again.
-    let voltage = if recordings.format == Format::Trace {
-        let traces = read_traces(path, opts.unit.unwrap_or_default(), &opts.trace_select())
-            .map_err(|e| ApiError::bad(tidy(e.to_string())))?;
-        Some(Arc::new(Voltage {
+    let (recordings, voltage) = if format == Format::Trace {
+        let (traces, recordings) = read_recording(path, opts).map_err(error)?;
+        let voltage = Voltage {
             traces: Arc::new(traces),
             detect: opts.detect,
-        }))
+        };
+        (recordings, Some(Arc::new(voltage)))
     } else {
-        None
+        (read_trains(path, opts).map_err(error)?, None)
     };
     loaded(name, recordings, voltage, tidy)
 }

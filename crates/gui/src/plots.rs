@@ -277,17 +277,17 @@ pub fn conductance_spread(title: &str, names: &[&str], values: &[Vec<f64>]) -> P
     })
 }
 
-/// One voltage trace.
+/// One voltage trace, borrowed: a recording's traces can be minutes of samples, and are drawn decimated.
 #[derive(Clone, Debug)]
-pub struct TracePanel {
+pub struct TracePanel<'a> {
     /// Shown above the panel.
     pub name: String,
-    /// Times (ms).
-    pub t: Vec<f64>,
+    /// Times (ms), increasing.
+    pub t: &'a [f64],
     /// Membrane voltage (mV).
-    pub v: Vec<f64>,
+    pub v: &'a [f64],
     /// Spike times (ms) to mark on the trace (none for a model's trace).
-    pub spikes: Vec<f64>,
+    pub spikes: &'a [f64],
     /// A detection threshold (mV) to draw as a dashed line.
     pub threshold_mv: Option<f64>,
 }
@@ -296,12 +296,16 @@ pub struct TracePanel {
 pub fn traces(title: &str, panels: &[TracePanel]) -> PlotResult {
     let n = panels.len().max(1);
     let height = 40 + 170 * n as u32;
-    let t_all: Vec<f64> = panels.iter().flat_map(|p| p.t.iter().copied()).collect();
-    let t_range = padded_exact(&t_all);
+    // The times increase, so each panel's first and last sample span it.
+    let t_ends: Vec<f64> = panels
+        .iter()
+        .flat_map(|p| p.t.first().into_iter().chain(p.t.last()).copied())
+        .collect();
+    let t_range = padded_exact(&t_ends);
     draw(height, |root| {
         let root = root.titled(title, (FONT, 18))?;
         for (i, (panel, area)) in panels.iter().zip(root.split_evenly((n, 1))).enumerate() {
-            let points = min_max_decimate(&panel.t, &panel.v, 1500);
+            let points = min_max_decimate(panel.t, panel.v, 1500);
             let mut v: Vec<f64> = points.iter().map(|p| p.1).collect();
             v.extend(panel.threshold_mv);
             let v_range = padded(&v);
@@ -518,9 +522,9 @@ mod tests {
             "traces",
             &[TracePanel {
                 name: "model 0".into(),
-                t: t.clone(),
-                v: v.clone(),
-                spikes: vec![],
+                t: &t,
+                v: &v,
+                spikes: &[],
                 threshold_mv: None,
             }],
         )
@@ -531,9 +535,9 @@ mod tests {
             "traces",
             &[TracePanel {
                 name: "recording".into(),
-                t,
-                v,
-                spikes: vec![100.0, 200.0, 300.0],
+                t: &t,
+                v: &v,
+                spikes: &[100.0, 200.0, 300.0],
                 threshold_mv: Some(0.5),
             }],
         )

@@ -110,14 +110,23 @@ async fn load_file(
             "A reconstruction is running: cancel it or wait for it before loading another file.",
         ));
     }
-    let loaded = Arc::new(load::read_upload(form?, app.max_upload_bytes).await?);
+    let loaded = load::read_upload(form?, app.max_upload_bytes).await?;
+    keep(
+        &app,
+        loaded,
+        "A reconstruction started while the file was loading; load it again when it ends.",
+    )
+}
+
+/// Makes `loaded` the session's data (the last results were of other spikes, so they go) and answers its
+/// preview; refused with `busy` when a run started meanwhile.
+fn keep(app: &AppState, loaded: Loaded, busy: &str) -> Result<Json<Value>, ApiError> {
+    let loaded = Arc::new(loaded);
     let preview = load::preview(&loaded);
     {
         let mut session = app.session();
         if session.running {
-            return Err(ApiError::busy(
-                "A reconstruction started while the file was loading; load it again when it ends.",
-            ));
+            return Err(ApiError::busy(busy));
         }
         session.data = Some(loaded);
         session.results = None;
@@ -144,20 +153,12 @@ async fn detect(
         ));
     }
     let data = app.data()?;
-    let loaded = Arc::new(blocking(move || load::redetect(&data, req.threshold_mv)).await?);
-    let preview = load::preview(&loaded);
-    {
-        let mut session = app.session();
-        if session.running {
-            return Err(ApiError::busy(
-                "A reconstruction started while the spikes were being detected; set the threshold again when it ends.",
-            ));
-        }
-        session.data = Some(loaded);
-        session.results = None;
-    }
-    app.status.send_replace(RunStatus::Idle);
-    Ok(Json(preview))
+    let loaded = blocking(move || load::redetect(&data, req.threshold_mv)).await?;
+    keep(
+        &app,
+        loaded,
+        "A reconstruction started while the spikes were being detected; set the threshold again when it ends.",
+    )
 }
 
 async fn load_model(
@@ -453,9 +454,9 @@ fn voltage_preview(data: &Loaded, voltage: &Voltage) -> Result<String, ApiError>
                 train.times_ms.len(),
                 if train.times_ms.len() == 1 { "" } else { "s" }
             ),
-            t: trace.t_ms.clone(),
-            v: trace.v_mv.clone(),
-            spikes: train.times_ms.clone(),
+            t: &trace.t_ms,
+            v: &trace.v_mv,
+            spikes: &train.times_ms,
             threshold_mv: Some(threshold),
         })
         .collect();
@@ -579,22 +580,26 @@ fn conductance_figure(results: &Results, sel: &Selection) -> Result<String, ApiE
 fn trace_figure(results: &Results, sel: &Selection) -> Result<String, ApiError> {
     let (chosen, outcomes, settings) = simulate_traces(results, sel)?;
     let id = &results.outcomes[sel.recording].id;
-    let panels: Vec<TracePanel> = chosen
+    let named: Vec<(String, _)> = chosen
         .iter()
         .zip(outcomes)
         .map(|(k, o)| {
-            let trace = o.trace.unwrap_or_default();
-            TracePanel {
-                name: if o.finite {
-                    format!("model {k}")
-                } else {
-                    format!("model {k} (the simulation diverged and stopped)")
-                },
-                t: trace.t,
-                v: trace.v,
-                spikes: Vec::new(),
-                threshold_mv: None,
-            }
+            let name = if o.finite {
+                format!("model {k}")
+            } else {
+                format!("model {k} (the simulation diverged and stopped)")
+            };
+            (name, o.trace.unwrap_or_default())
+        })
+        .collect();
+    let panels: Vec<TracePanel> = named
+        .iter()
+        .map(|(name, trace)| TracePanel {
+            name: name.clone(),
+            t: &trace.t,
+            v: &trace.v,
+            spikes: &[],
+            threshold_mv: None,
         })
         .collect();
     drawn(plots::traces(

@@ -47,7 +47,7 @@ mod train;
 
 pub use error::{Location, ReadError, TrainParseError};
 pub use read::{
-    Format, ReadOptions, Recordings, SpikeTrain, TimeUnit, guess_format, read_trains,
-    spikes_of_traces,
+    Format, ReadOptions, Recordings, SpikeTrain, TimeUnit, guess_format, read_recording,
+    read_trains, spikes_of_traces,
 };
 pub use train::{format_train, parse_train, write_reference_csv};

@@ -110,6 +110,18 @@ fn damaged_phy(d: &Damage, which: usize) {
     }
 }
 
+/// Reads a copy of `src`, named `name` and damaged by `d`, with each of `opts`: trains or an error naming it.
+fn damaged_read(src: &Path, name: &str, d: &Damage, opts: &[ReadOptions]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, apply(&std::fs::read(src).unwrap(), d)).unwrap();
+    for o in opts {
+        if let Err(e) = read_trains(&path, o) {
+            check_error(&format!("{e:#}"), &path);
+        }
+    }
+}
+
 /// Found by the property test in CI: a byte of 128 in the header's dtype made the reader slice a
 /// character in two (a panic); it is an unsupported dtype.
 #[test]
@@ -169,16 +181,8 @@ proptest! {
             (data("traces/pclamp_ic_ramp.abf"), "rec2.abf"),
             (data("traces/scipy_tonic.npy"), "rec.npy"),
         ][which].clone();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, apply(&std::fs::read(&src).unwrap(), &d)).unwrap();
-        let opts = ReadOptions {
-            rate: name.ends_with(".npy").then_some(10_000.0),
-            ..ReadOptions::default()
-        };
-        if let Err(e) = read_trains(&path, &opts) {
-            check_error(&format!("{e:#}"), &path);
-        }
+        let rate = name.ends_with(".npy").then_some(10_000.0);
+        damaged_read(&src, name, &d, &[ReadOptions { rate, ..ReadOptions::default() }]);
     }
 }
 
@@ -195,14 +199,8 @@ proptest! {
             (data("nwb/units.nwb"), "units.nwb"),
             (data("traces/spikepop_stg.nwb"), "rec.nwb"),
         ][which].clone();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, apply(&std::fs::read(&src).unwrap(), &d)).unwrap();
-        for format in [None, Some(Format::Nwb), Some(Format::Trace)] {
-            let opts = ReadOptions { format, ..ReadOptions::default() };
-            if let Err(e) = read_trains(&path, &opts) {
-                check_error(&format!("{e:#}"), &path);
-            }
-        }
+        let opts = [None, Some(Format::Nwb), Some(Format::Trace)]
+            .map(|format| ReadOptions { format, ..ReadOptions::default() });
+        damaged_read(&src, name, &d, &opts);
     }
 }

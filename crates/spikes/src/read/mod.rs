@@ -195,14 +195,7 @@ pub fn read_trains(path: &Path, opts: &ReadOptions) -> Result<Recordings, ReadEr
         Format::Text => text::read(path, opts.unit.unwrap_or_default(), &mut warnings)?,
         Format::Phy => phy::read(&phy::folder(path), opts, &mut warnings)?,
         Format::Nwb => read_nwb(path, &mut warnings)?,
-        Format::Trace => {
-            let traces = crate::traces::read_traces(
-                path,
-                opts.unit.unwrap_or_default(),
-                &opts.trace_select(),
-            )?;
-            return spikes_of_traces(path, &traces, &opts.detect);
-        }
+        Format::Trace => return read_checked_recording(path, opts).map(|(_, r)| r),
     };
     normalise(path, format, &mut trains, &mut warnings);
     Ok(Recordings {
@@ -210,6 +203,27 @@ pub fn read_trains(path: &Path, opts: &ReadOptions) -> Result<Recordings, ReadEr
         warnings,
         format,
     })
+}
+
+/// A voltage recording's traces (those `opts` picks) and the spike trains detected in them, from one reading:
+/// [`read_trains`] for a recording, with the traces kept (to draw them, or to detect again at another
+/// threshold with [`spikes_of_traces`]). The options are checked as [`read_trains`] checks them.
+pub fn read_recording(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(Vec<crate::traces::Trace>, Recordings), ReadError> {
+    check_options(path, Format::Trace, opts)?;
+    read_checked_recording(path, opts)
+}
+
+fn read_checked_recording(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(Vec<crate::traces::Trace>, Recordings), ReadError> {
+    let traces =
+        crate::traces::read_traces(path, opts.unit.unwrap_or_default(), &opts.trace_select())?;
+    let recordings = spikes_of_traces(path, &traces, &opts.detect)?;
+    Ok((traces, recordings))
 }
 
 /// The spike trains that `detect` finds in `traces` (read from `path`, which messages name), one per trace and
