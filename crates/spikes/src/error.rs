@@ -117,7 +117,7 @@ pub enum ReadError {
     },
     /// The file is an NWB file but this build has no NWB support.
     #[error(
-        "{}: this build of spikepop cannot read NWB files; rebuild it with `--features nwb` (needs the HDF5 library, Debian package libhdf5-dev)",
+        "{}: this build of spikepop cannot read NWB files; rebuild it with the default features (or `--features nwb`)",
         file.display()
     )]
     NwbNotEnabled {

@@ -39,6 +39,8 @@ pub mod atomic;
 pub mod detect;
 mod error;
 pub mod features;
+#[cfg(feature = "nwb")]
+mod h5;
 mod read;
 pub mod stats;
 pub mod synth;

@@ -555,7 +555,10 @@ fn nwb_truncated() {
 #[test]
 fn nwb_without_the_feature_says_how_to_get_it() {
     let err = error("nwb/units.nwb", ReadOptions::default());
-    assert!(err.contains("rebuild it with `--features nwb`"), "{err}");
+    assert!(
+        err.contains("rebuild it with the default features (or `--features nwb`)"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- all formats

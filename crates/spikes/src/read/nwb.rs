@@ -3,64 +3,51 @@
 
 use std::path::Path;
 
-use hdf5_metno as hdf5;
-
 use super::SpikeTrain;
 use crate::error::{Location, ReadError};
+use crate::h5;
 
 pub(super) fn read(path: &Path, _warnings: &mut Vec<String>) -> Result<Vec<SpikeTrain>, ReadError> {
     let part = |name: &str| Location::Part(format!("units/{name}"));
-    let file = hdf5::File::open(path).map_err(|e| {
-        ReadError::invalid(
-            path,
-            Location::File,
-            format!(
-                "not a readable NWB (HDF5) file, truncated or damaged? ({})",
-                first_line(&e)
-            ),
-        )
-    })?;
-    if !file.link_exists("units") {
+    let file = h5::open(path).map_err(|e| ReadError::invalid(path, Location::File, e))?;
+    let root = h5::guarded(|| file.root_group().map_err(h5::damaged))
+        .map_err(|e| ReadError::invalid(path, Location::File, e))?;
+    if !h5::has_member(&root, "units").map_err(|e| ReadError::invalid(path, Location::File, e))? {
         return Err(ReadError::invalid(
             path,
             Location::File,
             "no units table (/units): this NWB file holds no sorted spike times",
         ));
     }
-    let units = file
-        .group("units")
-        .map_err(|e| ReadError::invalid(path, Location::Part("units".into()), first_line(&e)))?;
-    let dataset = |name: &str| {
-        if !units.link_exists(name) {
+    let units = h5::guarded(|| root.group("units").map_err(|e| e.to_string()))
+        .map_err(|e| ReadError::invalid(path, Location::Part("units".into()), e))?;
+    let column = |name: &str, integer: bool| -> Result<(Vec<f64>, Vec<i64>), ReadError> {
+        if !h5::has_member(&units, name).map_err(|e| ReadError::invalid(path, part(name), e))? {
             return Err(ReadError::invalid(
                 path,
                 part(name),
                 "missing; the units table needs spike_times, spike_times_index and id",
             ));
         }
-        units
-            .dataset(name)
-            .map_err(|e| ReadError::invalid(path, part(name), first_line(&e)))
+        h5::guarded(|| {
+            let ds = units.dataset(name).map_err(|e| e.to_string())?;
+            if integer {
+                Ok((Vec::new(), h5::integers(&ds)?))
+            } else {
+                Ok((h5::floats(&ds)?, Vec::new()))
+            }
+        })
+        .map_err(|e| {
+            ReadError::invalid(
+                path,
+                part(name),
+                format!("cannot read ({e}), truncated or damaged file?"),
+            )
+        })
     };
-    let read_err = |name: &str, e: hdf5::Error| {
-        ReadError::invalid(
-            path,
-            part(name),
-            format!(
-                "cannot read ({}), truncated or damaged file?",
-                first_line(&e)
-            ),
-        )
-    };
-    let times: Vec<f64> = dataset("spike_times")?
-        .read_raw::<f64>()
-        .map_err(|e| read_err("spike_times", e))?;
-    let index: Vec<u64> = dataset("spike_times_index")?
-        .read_raw::<u64>()
-        .map_err(|e| read_err("spike_times_index", e))?;
-    let ids: Vec<i64> = dataset("id")?
-        .read_raw::<i64>()
-        .map_err(|e| read_err("id", e))?;
+    let times = column("spike_times", false)?.0;
+    let index = column("spike_times_index", true)?.1;
+    let ids = column("id", true)?.1;
     if ids.len() != index.len() {
         return Err(ReadError::invalid(
             path,
@@ -74,14 +61,14 @@ pub(super) fn read(path: &Path, _warnings: &mut Vec<String>) -> Result<Vec<Spike
     }
     let mut trains = Vec::with_capacity(ids.len());
     let mut start = 0usize;
-    for (u, (&id, &end)) in ids.iter().zip(&index).enumerate() {
-        let end = end as usize;
+    for (u, (&id, &stored)) in ids.iter().zip(&index).enumerate() {
+        let end = usize::try_from(stored).unwrap_or(usize::MAX);
         if end < start || end > times.len() {
             return Err(ReadError::invalid(
                 path,
                 part("spike_times_index"),
                 format!(
-                    "element {u} ({end}) is outside {start}..={}: the index must grow up to the {} spike times",
+                    "element {u} ({stored}) is outside {start}..={}: the index must grow up to the {} spike times",
                     times.len(),
                     times.len()
                 ),
@@ -118,14 +105,4 @@ pub(super) fn read(path: &Path, _warnings: &mut Vec<String>) -> Result<Vec<Spike
         ));
     }
     Ok(trains)
-}
-
-/// The first line of an HDF5 error (its full stack is long).
-fn first_line(e: &hdf5::Error) -> String {
-    e.to_string()
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string()
 }

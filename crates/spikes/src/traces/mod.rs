@@ -201,7 +201,7 @@ fn read_nwb(path: &Path, select: &TraceSelect) -> Result<Vec<Trace>, TraceError>
 fn read_nwb(path: &Path, _select: &TraceSelect) -> Result<Vec<Trace>, TraceError> {
     Err(TraceError::recording(
         path,
-        "this spikepop was built without NWB support; rebuild with `--features spikepop/nwb` (needs the HDF5 library)",
+        "this spikepop was built without NWB support; rebuild it with the default features (or `--features spikepop/nwb`)",
     ))
 }
 

@@ -5,73 +5,46 @@
 
 use std::path::Path;
 
-use hdf5::types::{VarLenAscii, VarLenUnicode};
-use hdf5_metno as hdf5;
+use hdf5_reader::Hdf5File;
 
 use super::{Trace, TraceError, TraceSelect, to_mv};
+use crate::h5;
 
 const SERIES: [&str; 3] = ["CurrentClampSeries", "IZeroClampSeries", "PatchClampSeries"];
 
-fn attr_string(loc: &hdf5::Location, name: &str) -> Option<String> {
-    let a = loc.attr(name).ok()?;
-    a.read_scalar::<VarLenUnicode>()
-        .map(|s| s.as_str().to_string())
-        .or_else(|_| {
-            a.read_scalar::<VarLenAscii>()
-                .map(|s| s.as_str().to_string())
-        })
-        .ok()
-}
-
-fn attr_f64(loc: &hdf5::Location, name: &str) -> Option<f64> {
-    loc.attr(name).ok()?.read_scalar::<f64>().ok()
-}
-
-fn first_line(e: &hdf5::Error) -> String {
-    e.to_string()
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
-fn open(path: &Path) -> Result<hdf5::File, TraceError> {
-    hdf5::File::open(path).map_err(|e| {
-        TraceError::recording(
-            path,
-            format!(
-                "not a readable NWB (HDF5) file, truncated or damaged? ({})",
-                first_line(&e)
-            ),
-        )
-    })
+fn open(path: &Path) -> Result<Hdf5File, TraceError> {
+    h5::open(path).map_err(|e| TraceError::recording(path, e))
 }
 
 /// The names of the intracellular series in `/acquisition`, in name order.
-fn series_names(file: &hdf5::File) -> Vec<String> {
-    let Ok(acq) = file.group("acquisition") else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = acq
-        .member_names()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| {
-            acq.group(n)
-                .ok()
-                .and_then(|g| attr_string(&g, "neurodata_type"))
-                .is_some_and(|t| SERIES.contains(&t.as_str()))
-        })
-        .collect();
-    names.sort();
-    names
+fn series_names(file: &Hdf5File) -> Vec<String> {
+    h5::guarded(|| {
+        let Ok(acq) = file.group("/acquisition") else {
+            return Ok(Vec::new());
+        };
+        let (groups, _) = acq.member_names().unwrap_or_default();
+        let mut names: Vec<String> = groups
+            .into_iter()
+            .filter(|n| {
+                acq.group(n)
+                    .ok()
+                    .and_then(|g| h5::group_string(&g, "neurodata_type"))
+                    .is_some_and(|t| SERIES.contains(&t.as_str()))
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    })
+    .unwrap_or_default()
 }
 
 /// Whether an NWB file is a voltage recording rather than sorted spikes: no `units` table, and at least one
 /// current-clamp series in `/acquisition`.
 pub(crate) fn holds_traces(path: &Path) -> bool {
-    open(path).is_ok_and(|f| !f.link_exists("units") && !series_names(&f).is_empty())
+    open(path).is_ok_and(|f| {
+        let units = h5::guarded(|| h5::has_member(&f.root_group().map_err(h5::damaged)?, "units"));
+        units == Ok(false) && !series_names(&f).is_empty()
+    })
 }
 
 pub(super) fn read(path: &Path, select: &TraceSelect) -> Result<Vec<Trace>, TraceError> {
@@ -84,9 +57,8 @@ pub(super) fn read(path: &Path, select: &TraceSelect) -> Result<Vec<Trace>, Trac
              membrane-potential recording",
         ));
     }
-    let acq = file
-        .group("acquisition")
-        .map_err(|e| TraceError::recording(path, first_line(&e)))?;
+    let acq = h5::guarded(|| file.group("/acquisition").map_err(|e| e.to_string()))
+        .map_err(|e| TraceError::recording(path, e))?;
     let mut traces = Vec::new();
     let mut sweeps = Vec::new();
     for name in &names {
@@ -95,76 +67,10 @@ pub(super) fn read(path: &Path, select: &TraceSelect) -> Result<Vec<Trace>, Trac
         }
         let part =
             |what: String| TraceError::recording(path, format!("acquisition/{name}: {what}"));
-        let g = acq.group(name).map_err(|e| part(first_line(&e)))?;
-        let sweep = g
-            .attr("sweep_number")
-            .ok()
-            .and_then(|a| a.read_scalar::<u64>().ok());
+        let read = h5::guarded(|| series(&acq, name, select.sweep, select.channel.is_some()));
+        let (sweep, trace) = read.map_err(part)?;
         sweeps.push(sweep);
-        if let Some(want) = select.sweep
-            && sweep != Some(u64::from(want))
-        {
-            continue;
-        }
-        let data = g
-            .dataset("data")
-            .map_err(|e| part(format!("no data ({})", first_line(&e))))?;
-        let unit = attr_string(&data, "unit").unwrap_or_else(|| "volts".to_string());
-        let Some(factor) = to_mv(&unit) else {
-            if select.channel.is_some() {
-                return Err(part(format!(
-                    "data are in {unit:?}, not a membrane potential (volts)"
-                )));
-            }
-            continue;
-        };
-        let conversion = attr_f64(&data, "conversion").unwrap_or(1.0);
-        let offset = attr_f64(&data, "offset").unwrap_or(0.0);
-        let raw: Vec<f64> = data.read_raw::<f64>().map_err(|e| {
-            part(format!(
-                "cannot read data ({}), truncated or damaged file?",
-                first_line(&e)
-            ))
-        })?;
-        let t_ms: Vec<f64> = if let Ok(ts) = g.dataset("timestamps") {
-            ts.read_raw::<f64>()
-                .map_err(|e| part(format!("cannot read timestamps ({})", first_line(&e))))?
-                .into_iter()
-                .map(|t| t * 1000.0)
-                .collect()
-        } else {
-            let start = g.dataset("starting_time").map_err(|_| {
-                part("neither timestamps nor starting_time: the samples have no times".into())
-            })?;
-            let t0 = start
-                .read_scalar::<f64>()
-                .map_err(|e| part(first_line(&e)))?;
-            let rate = attr_f64(&start, "rate").unwrap_or(f64::NAN);
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(part(format!(
-                    "starting_time's rate is {rate}: expected a positive sampling rate (Hz)"
-                )));
-            }
-            (0..raw.len())
-                .map(|k| (t0 + k as f64 / rate) * 1000.0)
-                .collect()
-        };
-        if t_ms.len() != raw.len() {
-            return Err(part(format!(
-                "{} timestamps for {} samples: expected one per sample",
-                t_ms.len(),
-                raw.len()
-            )));
-        }
-        let v_mv = raw
-            .into_iter()
-            .map(|x| (x * conversion + offset) * factor)
-            .collect();
-        traces.push(Trace {
-            id: name.clone(),
-            t_ms,
-            v_mv,
-        });
+        traces.extend(trace);
     }
     if traces.is_empty() {
         let what = match (&select.channel, select.sweep) {
@@ -190,4 +96,85 @@ pub(super) fn read(path: &Path, select: &TraceSelect) -> Result<Vec<Trace>, Trac
         return Err(TraceError::select(path, what));
     }
     Ok(traces)
+}
+
+/// One series of `/acquisition`: its sweep number, and its trace unless another sweep is asked for or its
+/// data are not in volts (an error when `named`, the series asked for by name).
+fn series(
+    acq: &hdf5_reader::group::Group,
+    name: &str,
+    want_sweep: Option<u32>,
+    named: bool,
+) -> Result<(Option<u64>, Option<Trace>), String> {
+    let g = acq.group(name).map_err(|e| e.to_string())?;
+    let sweep = h5::attr_f64(g.attribute("sweep_number"))
+        .filter(|s| *s >= 0.0 && s.fract() == 0.0)
+        .map(|s| s as u64);
+    if let Some(want) = want_sweep
+        && sweep != Some(u64::from(want))
+    {
+        return Ok((sweep, None));
+    }
+    let data = g.dataset("data").map_err(|e| format!("no data ({e})"))?;
+    let unit = h5::attr_string(data.attribute("unit")).unwrap_or_else(|| "volts".to_string());
+    let Some(factor) = to_mv(&unit) else {
+        if named {
+            return Err(format!(
+                "data are in {unit:?}, not a membrane potential (volts)"
+            ));
+        }
+        return Ok((sweep, None));
+    };
+    let conversion = h5::attr_f64(data.attribute("conversion")).unwrap_or(1.0);
+    let offset = h5::attr_f64(data.attribute("offset")).unwrap_or(0.0);
+    let raw = h5::floats(&data)
+        .map_err(|e| format!("cannot read data ({e}), truncated or damaged file?"))?;
+    let t_ms: Vec<f64> = if let Ok(ts) = g.dataset("timestamps") {
+        h5::floats(&ts)
+            .map_err(|e| format!("cannot read timestamps ({e})"))?
+            .into_iter()
+            .map(|t| t * 1000.0)
+            .collect()
+    } else {
+        let start = g
+            .dataset("starting_time")
+            .map_err(|_| "neither timestamps nor starting_time: the samples have no times")?;
+        let t0 = match h5::floats(&start)?.as_slice() {
+            [t0] => *t0,
+            v => {
+                return Err(format!(
+                    "starting_time holds {} values, expected one",
+                    v.len()
+                ));
+            }
+        };
+        let rate = h5::attr_f64(start.attribute("rate")).unwrap_or(f64::NAN);
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(format!(
+                "starting_time's rate is {rate}: expected a positive sampling rate (Hz)"
+            ));
+        }
+        (0..raw.len())
+            .map(|k| (t0 + k as f64 / rate) * 1000.0)
+            .collect()
+    };
+    if t_ms.len() != raw.len() {
+        return Err(format!(
+            "{} timestamps for {} samples: expected one per sample",
+            t_ms.len(),
+            raw.len()
+        ));
+    }
+    let v_mv = raw
+        .into_iter()
+        .map(|x| (x * conversion + offset) * factor)
+        .collect();
+    Ok((
+        sweep,
+        Some(Trace {
+            id: name.to_string(),
+            t_ms,
+            v_mv,
+        }),
+    ))
 }
