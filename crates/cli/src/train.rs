@@ -103,6 +103,14 @@ pub struct Args {
     /// Augmentation: largest relative sd of the ISI noise of --p-isi-noise.
     #[arg(long, default_value_t = Augment::default().max_isi_noise)]
     max_isi_noise: f64,
+    /// Augmentation: probability that a train, clean ones included, gets an integrator's white ISI noise
+    /// alone (each interval multiplied by exp(N(0, s)), s log-uniform from 1e-4 to --max-solver-noise): what
+    /// an accurate integrator other than spikepop's (BDF at rtol 1e-3) does to a noise-free train.
+    #[arg(long, default_value_t = Augment::default().p_solver_noise)]
+    p_solver_noise: f64,
+    /// Augmentation: largest relative sd of the ISI noise of --p-solver-noise.
+    #[arg(long, default_value_t = Augment::default().max_solver_noise)]
+    max_solver_noise: f64,
     /// The feature version the network reads: 4 (default) adds the relaxation profile of a cell started from
     /// rest to version 3; a network for recordings of settled cells reads version 3 (docs/predictor.md).
     #[arg(long, value_name = "V", default_value_t = spikepop_predict::features::VERSION)]
@@ -157,6 +165,8 @@ pub fn run(args: Args) -> Result<()> {
             resolution_ms: args.resolution_ms,
             p_isi_noise: args.p_isi_noise,
             max_isi_noise: args.max_isi_noise,
+            p_solver_noise: args.p_solver_noise,
+            max_solver_noise: args.max_solver_noise,
         },
         init: match &args.init {
             Some(path) => Some(InitFrom::read(path).context("--init")?),

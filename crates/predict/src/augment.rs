@@ -44,10 +44,25 @@ pub struct Augment {
     pub p_isi_noise: f64,
     /// Largest relative sd of the ISI noise of [`Augment::p_isi_noise`].
     pub max_isi_noise: f64,
+    /// Probability that a train, clean ones included, gets the white ISI noise of an integrator: each
+    /// interval multiplied by exp(N(0, s)), s log-uniform from [`MIN_SOLVER_NOISE`] to
+    /// [`Augment::max_solver_noise`], from a stream of its own and with no other change. The reference's
+    /// accurate integrator (BDF, rtol 1e-3) moves a noise-free STG cell's ISIs by 0.04-0.6 ms (relative
+    /// 5e-4 to 9e-3), uncorrelated from one interval to the next, where an exact solution drifts smoothly; a
+    /// network that never saw such noise on an otherwise clean train reads it as a noisy cell's response.
+    pub p_solver_noise: f64,
+    /// Largest relative sd of the ISI noise of [`Augment::p_solver_noise`].
+    pub max_solver_noise: f64,
 }
 
 /// Smallest relative sd of the ISI noise of [`Augment::p_isi_noise`].
 pub const MIN_ISI_NOISE: f64 = 0.001;
+
+/// Smallest relative sd of the integrator's ISI noise of [`Augment::p_solver_noise`].
+pub const MIN_SOLVER_NOISE: f64 = 1e-4;
+
+/// Mixed into the seed of the integrator's ISI noise in training.
+const SOLVER_SEED: u64 = 0x5EED_0DE5;
 
 impl Default for Augment {
     fn default() -> Self {
@@ -61,6 +76,8 @@ impl Default for Augment {
             resolution_ms: 0.1,
             p_isi_noise: 0.0,
             max_isi_noise: 0.2,
+            p_solver_noise: 0.0,
+            max_solver_noise: 0.02,
         }
     }
 }
@@ -78,6 +95,8 @@ impl Augment {
             resolution_ms: 0.0,
             p_isi_noise: 0.0,
             max_isi_noise: 0.2,
+            p_solver_noise: 0.0,
+            max_solver_noise: 0.02,
         }
     }
 
@@ -90,6 +109,7 @@ impl Augment {
             ("--p-log-jitter", self.p_log_jitter),
             ("--p-quantize", self.p_quantize),
             ("--p-isi-noise", self.p_isi_noise),
+            ("--p-solver-noise", self.p_solver_noise),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 anyhow::bail!("invalid {name} {p}: expected a probability from 0 to 1");
@@ -101,21 +121,47 @@ impl Augment {
                 self.max_isi_noise
             );
         }
+        if !(MIN_SOLVER_NOISE..=1.0).contains(&self.max_solver_noise) {
+            anyhow::bail!(
+                "invalid --max-solver-noise {}: expected a relative sd from {MIN_SOLVER_NOISE} to 1",
+                self.max_solver_noise
+            );
+        }
         check_jitter_ms("--max-jitter-ms", self.max_jitter_ms)?;
         check_jitter_ms("--resolution-ms", self.resolution_ms)
     }
 
     /// The augmented copy of `times` (sorted) for `stream` (e.g. epoch and sample index mixed by the caller).
     /// Deleting spikes never leaves fewer than 5 (or the original count, if smaller).
-    /// The resolution jitter ([`Augment::resolution_ms`]) comes last, from a stream of its own, so that the
-    /// other draws do not depend on it.
+    /// The integrator's ISI noise ([`Augment::p_solver_noise`]) comes first and the resolution jitter
+    /// ([`Augment::resolution_ms`]) last, each from a stream of its own, so that the other draws do not
+    /// depend on them.
     pub fn apply(&self, times: &[f64], seed: u64, stream: u64) -> Vec<f64> {
+        let solved = self.solver_noise(times, seed ^ SOLVER_SEED, stream);
         blur(
-            &self.apply_unblurred(times, seed, stream),
+            &self.apply_unblurred(solved.as_deref().unwrap_or(times), seed, stream),
             self.resolution_ms,
             seed ^ BLUR_SEED,
             stream,
         )
+    }
+
+    /// `times` with the integrator's ISI noise of [`Augment::p_solver_noise`], or `None` when this train
+    /// gets none (no draw at all when the probability is 0).
+    fn solver_noise(&self, times: &[f64], seed: u64, stream: u64) -> Option<Vec<f64>> {
+        if self.p_solver_noise <= 0.0 {
+            return None;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(stream);
+        if rng.random::<f64>() >= self.p_solver_noise {
+            return None;
+        }
+        let s =
+            MIN_SOLVER_NOISE * (self.max_solver_noise / MIN_SOLVER_NOISE).powf(rng.random::<f64>());
+        let mut out = times.to_vec();
+        isi_noise(&mut out, s, &mut rng);
+        Some(out)
     }
 
     fn apply_unblurred(&self, times: &[f64], seed: u64, stream: u64) -> Vec<f64> {
@@ -526,6 +572,70 @@ mod tests {
             ..Augment::default()
         };
         assert_eq!(plain.apply(&t, 9, 4), with.apply(&t, 9, 4));
+    }
+
+    #[test]
+    fn solver_noise_reaches_clean_trains_alone_and_leaves_the_other_draws_unchanged() {
+        // A regular train at 10 Hz: every train is clean, and half of them get the integrator's ISI noise.
+        let t: Vec<f64> = (0..200).map(|i| 100.0 * i as f64).collect();
+        let a = Augment {
+            p_solver_noise: 0.5,
+            max_solver_noise: 0.01,
+            ..Augment::none()
+        };
+        let mut sds = Vec::new();
+        for s in 0..400 {
+            let x = a.apply(&t, 5, s);
+            assert_eq!(x.len(), t.len());
+            assert_eq!(x[0], t[0]);
+            if x == t {
+                continue;
+            }
+            let l: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]).ln()).collect();
+            let m = l.iter().sum::<f64>() / l.len() as f64;
+            sds.push((l.iter().map(|v| (v - m).powi(2)).sum::<f64>() / l.len() as f64).sqrt());
+        }
+        // About half the trains, each with a log-ISI sd from 1e-4 to 0.01 (log-uniform: a quarter of the
+        // noisy ones below 10^-3.5).
+        assert!((160..240).contains(&sds.len()), "{}", sds.len());
+        sds.sort_by(f64::total_cmp);
+        assert!(sds[0] > 0.00008 && sds[sds.len() - 1] < 0.0115, "{sds:?}");
+        let low = sds.iter().filter(|s| **s < 10f64.powf(-3.5)).count() as f64 / sds.len() as f64;
+        assert!((0.15..0.35).contains(&low), "{low}");
+        // The other augmentations draw as they would without it: a train it passes over is the same train.
+        let base = Augment {
+            p_clean: 0.3,
+            max_jitter_ms: 1.0,
+            ..Augment::default()
+        };
+        let with = Augment {
+            p_solver_noise: 0.5,
+            ..base.clone()
+        };
+        let mut same = 0;
+        for s in 0..100 {
+            if a.solver_noise(&t, 5 ^ SOLVER_SEED, s).is_none() {
+                assert_eq!(base.apply(&t, 5, s), with.apply(&t, 5, s));
+                same += 1;
+            }
+        }
+        assert!(same > 30, "{same}");
+        assert!(
+            Augment {
+                max_solver_noise: 0.0,
+                ..base.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Augment {
+                p_solver_noise: 1.5,
+                ..base
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]

@@ -872,6 +872,12 @@ pub fn train(
             a.p_isi_noise, a.max_isi_noise
         );
     }
+    if a.p_solver_noise > 0.0 {
+        aug += &format!(
+            " p_solver_noise={} max_solver_noise={}",
+            a.p_solver_noise, a.max_solver_noise
+        );
+    }
     if cfg.features_version != crate::features::VERSION {
         aug += &format!(" features_version={}", cfg.features_version);
     }

@@ -548,6 +548,8 @@ struct TrainArgs {
     resolution_ms: Option<f64>,
     p_isi_noise: Option<f64>,
     max_isi_noise: Option<f64>,
+    p_solver_noise: Option<f64>,
+    max_solver_noise: Option<f64>,
     features_version: Option<u32>,
     init: Option<PathBuf>,
 }
@@ -598,6 +600,8 @@ fn train(
             resolution_ms: args.resolution_ms.unwrap_or(d.resolution_ms),
             p_isi_noise: args.p_isi_noise.unwrap_or(d.p_isi_noise),
             max_isi_noise: args.max_isi_noise.unwrap_or(d.max_isi_noise),
+            p_solver_noise: args.p_solver_noise.unwrap_or(d.p_solver_noise),
+            max_solver_noise: args.max_solver_noise.unwrap_or(d.max_solver_noise),
         },
         init: match &args.init {
             Some(path) => {
