@@ -5,6 +5,7 @@ mod dataset;
 mod detect;
 mod dics_cmd;
 mod evaluate;
+mod export;
 mod features;
 mod generate;
 mod gui;
@@ -53,6 +54,8 @@ enum Command {
     Predict(predict::Args),
     /// From spike times to a verified degenerate population per recording: predict, generate, simulate, verify.
     Reconstruct(reconstruct::Args),
+    /// Write a population for another simulator: NEURON (NMODL mechanisms) or Brian2, with a README.
+    Export(export::Args),
     /// The graphical interface: a local web page from spike file to exported, verified population.
     Gui(gui::Args),
     /// Model files: list the built-in models, print one (`model show stg`), check your own.
@@ -74,6 +77,7 @@ fn main() {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
+        Command::Export(args) => export::run(args),
         Command::Gui(args) => gui::run(args),
         Command::Model(args) => model_cmd::run(args),
     };

@@ -438,12 +438,199 @@ impl std::fmt::Display for VFn {
     }
 }
 
+/// How a target language writes a power (`^` in NMODL and LEMS, `**` in Python and Brian2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowSyntax {
+    /// `a ^ b`
+    Caret,
+    /// `a ** b`
+    StarStar,
+}
+
+/// `f` written out with elementary operations only (`+ - * /`, powers, `exp`, `log`, `sqrt`, `tanh`), in
+/// the voltage variable `v`: the text that another simulator's equations (NMODL, LEMS, Brian2) read. Every
+/// number is printed to round-trip, negative ones in parentheses. The standard forms expand to their
+/// formulas ([`STANDARD_FORMS`]); the linoid's removable singularity is left to the target (the formula is
+/// 0/0 exactly at `V = v0` only).
+pub fn explicit(f: &VFn, v: &str, pow: PowSyntax) -> String {
+    let n = |x: f64| {
+        if x < 0.0 || (x == 0.0 && x.is_sign_negative()) {
+            format!("({:?})", x)
+        } else {
+            format!("{:?}", x)
+        }
+    };
+    let sig = |s: &Sig| {
+        format!(
+            "({} + {} / (1 + exp(({v} + {}) / {})))",
+            n(s.a),
+            n(s.b),
+            n(s.d),
+            n(s.c)
+        )
+    };
+    match f {
+        VFn::Const(c) => n(*c),
+        VFn::Sig(s) => sig(s),
+        VFn::SigProd(s1, s2) => format!("({} * {})", sig(s1), sig(s2)),
+        VFn::InvExpSum {
+            base,
+            scale,
+            v1,
+            k1,
+            v2,
+            k2,
+        } => format!(
+            "({} + {} / (exp(({v} + {}) / {}) + exp(({v} + {}) / {})))",
+            n(*base),
+            n(*scale),
+            n(*v1),
+            n(*k1),
+            n(*v2),
+            n(*k2)
+        ),
+        VFn::Exp { a, k } => format!("({} * exp({} * {v}))", n(*a), n(*k)),
+        VFn::InvRateSum {
+            base,
+            a1,
+            k1,
+            a2,
+            k2,
+        } => format!(
+            "({} + 1 / ({} * exp({} * {v}) + {} * exp({} * {v})))",
+            n(*base),
+            n(*a1),
+            n(*k1),
+            n(*a2),
+            n(*k2)
+        ),
+        VFn::InvLinoidExp {
+            base,
+            p,
+            q,
+            r,
+            s,
+            a,
+            k,
+        } => format!(
+            "({} + 1 / (-({} + {} * {v}) / (exp({} + {} * {v}) - 1) + {} * exp({} * {v})))",
+            n(*base),
+            n(*p),
+            n(*q),
+            n(*r),
+            n(*s),
+            n(*a),
+            n(*k)
+        ),
+        VFn::MgBlock { mg, k, div } => format!(
+            "(1 / (1 + {} * exp(-{} * {v}) / {}))",
+            n(*mg),
+            n(*k),
+            n(*div)
+        ),
+        VFn::Linoid { a, v0, k } => format!(
+            "({} * ({v} - {}) / (1 - exp(-({v} - {}) / {})))",
+            n(*a),
+            n(*v0),
+            n(*v0),
+            n(*k)
+        ),
+        VFn::Expr(e) => explicit_expr(e, v, pow),
+    }
+}
+
+fn explicit_expr(e: &Expr, v: &str, pow: PowSyntax) -> String {
+    match e {
+        Expr::Num(x) => explicit(&VFn::Const(*x), v, pow),
+        Expr::V => v.to_string(),
+        Expr::Neg(a) => format!("(-{})", explicit_expr(a, v, pow)),
+        Expr::Bin(op, a, b) => {
+            let o = match (op, pow) {
+                (Op::Add, _) => "+",
+                (Op::Sub, _) => "-",
+                (Op::Mul, _) => "*",
+                (Op::Div, _) => "/",
+                (Op::Pow, PowSyntax::Caret) => "^",
+                (Op::Pow, PowSyntax::StarStar) => "**",
+            };
+            format!(
+                "({} {o} {})",
+                explicit_expr(a, v, pow),
+                explicit_expr(b, v, pow)
+            )
+        }
+        Expr::Func(func, a) => {
+            let name = match func {
+                Func::Exp => "exp",
+                Func::Log => "log",
+                Func::Sqrt => "sqrt",
+                Func::Tanh => "tanh",
+            };
+            format!("{name}({})", explicit_expr(a, v, pow))
+        }
+        Expr::Form(f) => explicit(f, v, pow),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(text: &str, v: f64) -> f64 {
         Expr::parse(text).unwrap().into_vfn().at(v)
+    }
+
+    /// Evaluates an explicit formula in `V` with a tiny evaluator of its own: Python-like syntax through the
+    /// model-file parser itself (which reads `^`), so the check is that the text means the same function.
+    fn reparse(text: &str, v: f64) -> f64 {
+        Expr::parse(text).unwrap().eval(v)
+    }
+
+    #[test]
+    fn explicit_formulas_compute_the_same_function() {
+        let mut checked = 0;
+        for model in crate::ALL {
+            for g in model.channels.iter().flat_map(|c| c.gates) {
+                let fs: Vec<VFn> = match g.gating {
+                    crate::model::Gating::Hh { inf, tau } => vec![inf, tau],
+                    crate::model::Gating::CaDependent { inf, tau, .. } => vec![inf, tau],
+                    crate::model::Gating::Instant { inf } => vec![inf],
+                    crate::model::Gating::Kinetic {
+                        a0,
+                        b0,
+                        ai,
+                        bi,
+                        init_open,
+                        init_inactivated,
+                    } => {
+                        vec![a0, b0, ai, bi, init_open, init_inactivated]
+                    }
+                };
+                for f in fs {
+                    let text = explicit(&f, "V", PowSyntax::Caret);
+                    assert!(!text.contains("gsig") && !text.contains("_"), "{text}");
+                    for v in [-90.0, -71.3, -51.0, -20.0, 0.3, 35.0] {
+                        let (a, b) = (f.at(v), reparse(&text, v));
+                        assert!(
+                            (a - b).abs() <= 1e-12 * a.abs().max(1e-300),
+                            "{text} at {v}: {a} {b}"
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 30, "{checked}");
+        // Model-file expressions, with powers in both syntaxes and a linoid away from its singularity.
+        let e = Expr::parse("linoid(V, 0.1, -40, 10) + 2 ^ (V / 50) - -V^2 * tanh(V / 30)")
+            .unwrap()
+            .into_vfn();
+        let caret = explicit(&e, "V", PowSyntax::Caret);
+        let stars = explicit(&e, "v", PowSyntax::StarStar);
+        assert_eq!(caret.replace('^', "**").replace('V', "v"), stars);
+        for v in [-63.0, -10.0, 12.5] {
+            assert!((e.at(v) - reparse(&caret, v)).abs() < 1e-12 * e.at(v).abs());
+        }
     }
 
     #[test]

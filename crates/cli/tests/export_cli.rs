@@ -1,0 +1,193 @@
+//! `spikepop export` end to end: the bundled populations written for NEURON and Brian2, and bad input. That the
+//! exports simulate like spikepop is checked by running them in NEURON and Brian2 (scripts/interop_check.py,
+//! run by scripts/test).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn spikepop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikepop"))
+        .args(args)
+        .output()
+        .expect("spikepop runs")
+}
+
+fn example(name: &str) -> String {
+    format!(
+        "{}/../../examples/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    )
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The numbers of the Python list that follows `key` on one line of `text`.
+fn py_list(text: &str, key: &str) -> Vec<f64> {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(key))
+        .unwrap_or_else(|| panic!("no {key}"));
+    let inner = &line[line.find('[').unwrap() + 1..line.rfind(']').unwrap()];
+    inner.split(", ").map(|x| x.parse().unwrap()).collect()
+}
+
+#[test]
+fn the_bundled_populations_are_written_for_neuron_and_brian2() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = read(Path::new(&example("stg_population.csv")));
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    for format in ["neuron", "brian2"] {
+        let out = dir.path().join(format);
+        let o = spikepop(&[
+            "export",
+            "--model",
+            "stg",
+            "--input",
+            &example("stg_population.csv"),
+            "--format",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let script = read(&out.join("run.py"));
+        // Every member, named ID/model, with its conductances exactly as in the file.
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| format!("\"{}/{}\"", r[0], r[1]))
+            .collect();
+        assert!(
+            script.contains(&format!("IDS = [{}]", ids.join(", "))),
+            "{script}"
+        );
+        for (c, name) in [
+            "g_Na", "g_Kd", "g_CaT", "g_CaS", "g_KCa", "g_A", "g_H", "g_leak",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let want: Vec<f64> = rows.iter().map(|r| r[2 + c].parse().unwrap()).collect();
+            assert_eq!(
+                py_list(&script, &format!("\"{name}\":")),
+                want,
+                "{format} {name}"
+            );
+        }
+        let readme = read(&out.join("README.md"));
+        assert!(
+            readme.contains("1 uF/cm^2") && readme.contains("V = -70 mV"),
+            "{readme}"
+        );
+        assert!(
+            readme.contains("dCa/dt = (-0.94 I_Ca - Ca + 0.05) / 20 ms"),
+            "{readme}"
+        );
+    }
+    // NEURON: one mechanism per channel and one for calcium, which the carriers write and KCa reads.
+    let n = dir.path().join("neuron");
+    let mut mods: Vec<String> = std::fs::read_dir(&n)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".mod"))
+        .collect();
+    mods.sort();
+    assert_eq!(
+        mods,
+        [
+            "stg_A.mod",
+            "stg_CaS.mod",
+            "stg_CaT.mod",
+            "stg_H.mod",
+            "stg_KCa.mod",
+            "stg_Kd.mod",
+            "stg_Na.mod",
+            "stg_calcium.mod",
+            "stg_leak.mod"
+        ]
+    );
+    assert!(read(&n.join("stg_CaT.mod")).contains("USEION ca WRITE ica"));
+    assert!(read(&n.join("stg_KCa.mod")).contains("USEION ca READ cai"));
+    assert!(read(&n.join("stg_calcium.mod")).contains("USEION ca READ ica WRITE cai"));
+    let na = read(&n.join("stg_Na.mod"));
+    assert!(
+        na.contains("SUFFIX stg_Na")
+            && na.contains("e = 50.0 (mV)")
+            && na.contains("i = gbar * m_Na^3 * h_Na * (v - e)"),
+        "{na}"
+    );
+    // Brian2: the STG membrane equation is stiff (exponential Euler); DA's NMDA block is not linear in V (rk4),
+    // and DA's sodium time constant keeps spikepop's bridge over its pole.
+    assert!(read(&dir.path().join("brian2/run.py")).contains("METHOD = \"exponential_euler\""));
+    let da = dir.path().join("da");
+    let o = spikepop(&[
+        "export",
+        "--model",
+        "da",
+        "--input",
+        &example("da_population.csv"),
+        "--format",
+        "brian2",
+        "-o",
+        da.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let script = read(&da.join("run.py"));
+    assert!(
+        script.contains("METHOD = \"rk4\"")
+            && script.contains("int(abs(V - (-38.72723673792558)) < 0.01)"),
+        "{script}"
+    );
+}
+
+#[test]
+fn a_malformed_population_names_the_line_and_the_column_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("pop.csv");
+    std::fs::write(
+        &bad,
+        "ID,g_Na,g_Kd,g_CaT,g_CaS,g_KCa,g_A,g_H,g_leak\na,1,2,3,4,5,6,0.1,0.01\nb,1,2,three,4,5,6,0.1,0.01\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = spikepop(&[
+        "export",
+        "--model",
+        "stg",
+        "--input",
+        bad.to_str().unwrap(),
+        "--format",
+        "neuron",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pop.csv")
+            && err.contains("line 3")
+            && err.contains("g_CaT")
+            && err.contains("`three` is not a number"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let o = spikepop(&[
+        "export",
+        "--model",
+        "stg",
+        "--input",
+        bad.to_str().unwrap(),
+        "--format",
+        "nest",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neuron, brian2"));
+    assert!(!out.exists());
+}
