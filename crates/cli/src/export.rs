@@ -30,16 +30,26 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let format: Format = args.format.parse()?;
-    let table = PopulationTable::read(&args.input, model)?;
-    let ids: Vec<String> = match &table.members {
-        Some(m) => table
-            .ids
-            .iter()
-            .zip(m)
-            .map(|(id, k)| format!("{id}/{k}"))
-            .collect(),
-        None => table.ids.clone(),
-    };
+    let (n, files) = export_file(model, &args.input, format, &args.output)?;
+    eprintln!(
+        "wrote {n} members of the {} model for {format} to {} ({}); see its README.md",
+        model.name,
+        args.output.display(),
+        files.join(", ")
+    );
+    Ok(())
+}
+
+/// Exports the population file `input` of `model` for `format` into the folder `out`: the number of members
+/// and the names of the files written.
+pub fn export_file(
+    model: &spikepop_models::Model,
+    input: &std::path::Path,
+    format: Format,
+    out: &std::path::Path,
+) -> Result<(usize, Vec<String>)> {
+    let table = PopulationTable::read(input, model)?;
+    let ids = spikepop_export::member_names(&table.ids, table.members.as_deref());
     let files = spikepop_export::files(
         model,
         Population {
@@ -48,18 +58,7 @@ pub fn run(args: Args) -> Result<()> {
         },
         format,
     )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
-    spikepop_export::write(&args.output, &files)?;
-    eprintln!(
-        "wrote {} members of the {} model for {format} to {} ({}); see its README.md",
-        ids.len(),
-        model.name,
-        args.output.display(),
-        files
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(())
+    .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    spikepop_export::write(out, &files)?;
+    Ok((ids.len(), files.into_iter().map(|f| f.name).collect()))
 }

@@ -22,6 +22,10 @@ pub struct Args {
     model: String,
     #[command(flatten)]
     input: InputArgs,
+    /// Also write the population for other simulators, into OUTDIR/<format>/ (`neuron`, `brian2`; repeat
+    /// the flag or separate with commas), as `spikepop export` does (docs/interop.md).
+    #[arg(long, value_delimiter = ',', value_parser = ["neuron", "brian2"])]
+    export: Vec<String>,
     /// Verified models wanted per recording.
     #[arg(short = 'n', long = "size", default_value_t = 100)]
     n: usize,
@@ -173,7 +177,23 @@ pub fn run(args: Args) -> Result<()> {
         args.seed,
         &settings,
     );
-    files::Rendered::new(model, &outcomes, &settings, &run).save(&args.output)?;
+    let rendered = files::Rendered::new(model, &outcomes, &settings, &run);
+    rendered.save(&args.output)?;
+    // population.csv: a header, then one line per member; no member, nothing to export.
+    let members = rendered.population.iter().filter(|&&b| b == b'\n').count() > 1;
+    if !members && !args.export.is_empty() {
+        eprintln!("no model in the population: nothing to export");
+    }
+    for format in args.export.iter().filter(|_| members) {
+        let dir = args.output.join(format);
+        let (n, _) = crate::export::export_file(
+            model,
+            &args.output.join("population.csv"),
+            format.parse()?,
+            &dir,
+        )?;
+        eprintln!("wrote {n} members for {format} to {}", dir.display());
+    }
     eprint!(
         "{}",
         pipeline::report(&outcomes, &settings, &args.output.display().to_string())

@@ -191,3 +191,43 @@ fn a_malformed_population_names_the_line_and_the_column_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("neuron, brian2"));
     assert!(!out.exists());
 }
+
+#[test]
+fn reconstruct_exports_its_population_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rec");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        "stg",
+        "--input",
+        &example("stg_set.csv"),
+        "-n",
+        "2",
+        "--seed",
+        "1",
+        "--export",
+        "neuron,brian2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let population = read(&out.join("population.csv"));
+    let members: Vec<String> = population
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("\"{}/{}\"", f[0], f[1])
+        })
+        .collect();
+    assert_eq!(members.len(), 10, "{population}");
+    for format in ["neuron", "brian2"] {
+        let script = read(&out.join(format).join("run.py"));
+        assert!(
+            script.contains(&format!("IDS = [{}]", members.join(", "))),
+            "{format}"
+        );
+    }
+    assert!(out.join("neuron/stg_calcium.mod").exists());
+}

@@ -103,6 +103,19 @@ pub struct Population<'a> {
     pub g: &'a [Vec<f64>],
 }
 
+/// The names of a population's members: each `ID`, or `ID/model` when the population has a `model` column
+/// (the members of one recording in a `reconstruct` population).
+pub fn member_names(ids: &[String], members: Option<&[String]>) -> Vec<String> {
+    match members {
+        Some(m) => ids
+            .iter()
+            .zip(m)
+            .map(|(id, k)| format!("{id}/{k}"))
+            .collect(),
+        None => ids.to_vec(),
+    }
+}
+
 /// One file of an export: its name in the folder and its text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct File {
