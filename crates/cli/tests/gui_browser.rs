@@ -317,7 +317,7 @@ async fn a_user_goes_from_a_spike_file_to_the_command_lines_population() {
     let status = Command::new(BIN)
         .args(["reconstruct", "--model", "stg", "--input"])
         .arg(repo_file("examples/stg_set.csv"))
-        .args(["-n", "10", "--seed", "3", "-o"])
+        .args(["-n", "10", "--seed", "3", "--export", "neuron,brian2", "-o"])
         .arg(out.path().join("rec"))
         .stderr(Stdio::null())
         .status()
@@ -340,6 +340,26 @@ async fn a_user_goes_from_a_spike_file_to_the_command_lines_population() {
         assert_eq!(
             downloaded, expected,
             "{file} from the page differs from spikepop reconstruct's"
+        );
+    }
+    // The population for NEURON and Brian2: a zip whose run.py is the command line's `--export`, stored as is.
+    for format in ["neuron", "brian2"] {
+        let link = c
+            .find(Locator::Id(&format!("export-{format}")))
+            .await
+            .unwrap();
+        assert!(link.is_displayed().await.unwrap(), "{format}");
+        let href = link.attr("href").await.unwrap().expect("an export link");
+        assert!(
+            href.ends_with(&format!("/api/export/{format}.zip")),
+            "{href}"
+        );
+        let zip = fetch_in_page(&c, &href).await;
+        let script =
+            std::fs::read_to_string(out.path().join("rec").join(format).join("run.py")).unwrap();
+        assert!(
+            zip.starts_with("PK") && zip.contains(&script),
+            "{format}.zip from the page lacks the command line's run.py"
         );
     }
     let traces = fetch_in_page(

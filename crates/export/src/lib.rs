@@ -145,6 +145,22 @@ pub fn write(dir: &Path, files: &[File]) -> Result<(), ExportError> {
     })
 }
 
+/// `files` as one zip archive (stored entries) under the folder name `folder`: the download the GUI offers.
+pub fn zip(folder: &str, files: &[File]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o644);
+    // Writing into memory cannot fail.
+    for f in files {
+        out.start_file(format!("{folder}/{}", f.name), options)
+            .expect("in memory");
+        out.write_all(f.text.as_bytes()).expect("in memory");
+    }
+    out.finish().expect("in memory").into_inner()
+}
+
 fn check(model: &Model, pop: Population) -> Result<(), ExportError> {
     if pop.ids.is_empty() {
         return Err(ExportError::Empty);
@@ -225,6 +241,27 @@ mod tests {
             "the population has no member: nothing to export"
         );
         assert_eq!("brian2".parse::<Format>().unwrap(), Format::Brian2);
+        // The zip holds every file under the folder's name, byte for byte.
+        let fs = files(
+            m,
+            Population {
+                ids: &ids[..1],
+                g: &g[..1],
+            },
+            Format::Neuron,
+        )
+        .unwrap();
+        let mut z = ::zip::ZipArchive::new(std::io::Cursor::new(zip("stg_neuron", &fs))).unwrap();
+        assert_eq!(z.len(), fs.len());
+        for f in &fs {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut z.by_name(&format!("stg_neuron/{}", f.name)).unwrap(),
+                &mut text,
+            )
+            .unwrap();
+            assert_eq!(text, f.text);
+        }
         assert!(
             "nest"
                 .parse::<Format>()

@@ -673,9 +673,44 @@ async fn export_table(
             &results.outcomes,
             &results.settings,
         ),
+        "neuron.zip" | "brian2.zip" => {
+            let format: spikepop_export::Format = name
+                .trim_end_matches(".zip")
+                .parse()
+                .map_err(|e| ApiError::internal(format!("{e}")))?;
+            let (mut ids, mut members, mut g) = (Vec::new(), Vec::new(), Vec::new());
+            for o in &results.outcomes {
+                let Ok(r) = &o.result else { continue };
+                for (k, m) in r.members.iter().enumerate() {
+                    ids.push(o.id.clone());
+                    members.push(k.to_string());
+                    g.push(m.g.to_vec());
+                }
+            }
+            if ids.is_empty() {
+                return Err(ApiError::missing(
+                    "The population has no model to export: no recording found one.",
+                ));
+            }
+            let ids = spikepop_export::member_names(&ids, Some(&members));
+            let files = spikepop_export::files(
+                results.model,
+                spikepop_export::Population { ids: &ids, g: &g },
+                format,
+            )
+            .map_err(|e| ApiError::internal(format!("Cannot export: {e}")))?;
+            let folder = format!("{}_{}", results.model.name, format);
+            let mut response = (
+                [(header::CONTENT_TYPE, "application/zip")],
+                spikepop_export::zip(&folder, &files),
+            )
+                .into_response();
+            attach(&mut response, &format!("{folder}.zip"));
+            return Ok(response);
+        }
         _ => {
             return Err(ApiError::missing(format!(
-                "No export named {name}: population.csv, summary.csv or traces.csv."
+                "No export named {name}: population.csv, summary.csv, traces.csv, neuron.zip or brian2.zip."
             )));
         }
     };
@@ -1095,6 +1130,41 @@ mod tests {
         let (status, body) = send(&app, get("/api/export/population.csv")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body.lines().count(), 1 + 5 * 3);
+        // The population for NEURON and Brian2, one zip each: every member of population.csv, named ID/model.
+        let ids: Vec<String> = body
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                format!("\"{}/{}\"", f[0], f[1])
+            })
+            .collect();
+        for (format, extra) in [("neuron", "stg_Na.mod"), ("brian2", "README.md")] {
+            let response = router(Arc::clone(&app))
+                .oneshot(get(&format!("/api/export/{format}.zip")))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/zip");
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+            let mut script = String::new();
+            std::io::Read::read_to_string(
+                &mut z.by_name(&format!("stg_{format}/run.py")).unwrap(),
+                &mut script,
+            )
+            .unwrap();
+            assert!(
+                script.contains(&format!("IDS = [{}]", ids.join(", "))),
+                "{format}"
+            );
+            assert!(
+                z.by_name(&format!("stg_{format}/{extra}")).is_ok(),
+                "{format}"
+            );
+        }
         assert_eq!(
             send(&app, get("/api/export/other.csv")).await.0,
             StatusCode::NOT_FOUND
