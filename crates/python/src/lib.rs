@@ -883,6 +883,33 @@ fn table(
     }
 }
 
+/// `spikepop export`: the population written for `format` (`neuron`, `brian2`) into the folder `output`;
+/// the paths of the files written.
+#[pyfunction]
+#[pyo3(signature = (model_name, format, output, path=None, columns=None))]
+fn export(
+    model_name: &str,
+    format: &str,
+    output: PathBuf,
+    path: Option<PathBuf>,
+    columns: Option<Columns>,
+) -> PyResult<Vec<PathBuf>> {
+    let model = model(model_name)?;
+    let format: spikepop_export::Format = format
+        .parse()
+        .map_err(|e| value_error(format!("format={format:?}: {e}")))?;
+    let t = table(model, path, columns)?;
+    let ids = spikepop_export::member_names(&t.ids, t.members.as_deref());
+    let files = spikepop_export::files(
+        model,
+        spikepop_export::Population { ids: &ids, g: &t.g },
+        format,
+    )
+    .map_err(value_error)?;
+    spikepop_export::write(&output, &files).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(files.iter().map(|f| output.join(&f.name)).collect())
+}
+
 /// The DICs file of `spikepop dics`, as text.
 #[pyfunction]
 #[pyo3(signature = (model_name, path=None, columns=None, vth=None, threads=None))]
@@ -1097,6 +1124,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conductances, m)?)?;
     m.add_function(wrap_pyfunction!(dics_csv, m)?)?;
     m.add_function(wrap_pyfunction!(simulate_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(export, m)?)?;
     m.add_function(wrap_pyfunction!(generate_csv, m)?)?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add_function(wrap_pyfunction!(dataset, m)?)?;

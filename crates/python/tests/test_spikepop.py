@@ -318,3 +318,22 @@ def test_detect_reads_voltage_recordings():
     assert len(npy["trace"]) == 16
     with pytest.raises(ValueError, match="no sweep 4"):
         spikepop.detect(ROOT / "examples/stg_recording.abf", sweep=4)
+
+
+def test_export_is_the_command_lines(tmp_path):
+    pop = ROOT / "examples" / "stg_population.csv"
+    for fmt in ["neuron", "brian2"]:
+        run_cli("export", "--model", "stg", "--input", pop, "--format", fmt, "-o", tmp_path / f"cli_{fmt}")
+        written = spikepop.export(str(pop), tmp_path / f"py_{fmt}", fmt, model="stg")
+        names = sorted(Path(f).name for f in written)
+        assert names == sorted(p.name for p in (tmp_path / f"cli_{fmt}").iterdir())
+        for name in names:
+            assert (tmp_path / f"py_{fmt}" / name).read_bytes() == (tmp_path / f"cli_{fmt}" / name).read_bytes(), name
+    # A DataFrame gives the same folder as its file; members with a model column are named ID/model.
+    frame = pd.read_csv(pop, dtype={"ID": str})
+    spikepop.export(frame, tmp_path / "frame", "brian2")
+    assert (tmp_path / "frame" / "run.py").read_bytes() == (tmp_path / "py_brian2" / "run.py").read_bytes()
+    assert 'IDS = ["burster_gs-15_gu2/0", ' in (tmp_path / "frame" / "run.py").read_text()
+    with pytest.raises(ValueError, match="format=\"nest\""):
+        spikepop.export(frame, tmp_path / "bad", "nest")
+    assert not (tmp_path / "bad").exists()

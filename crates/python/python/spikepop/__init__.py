@@ -38,6 +38,7 @@ __all__ = [
     "detect",
     "dics",
     "evaluate",
+    "export",
     "features",
     "generate",
     "models",
@@ -326,6 +327,25 @@ def simulate(
     frame = _frame(text)
     frame["spiking_times"] = [_parse_cell(c) for c in frame["spiking_times"]]
     return frame
+
+
+def export(population: Population, output: PathLike, format: str, model: str = "stg") -> List[str]:
+    """Writes a population for another simulator (``spikepop export``): ``format`` ``"neuron"`` (an NMODL
+    mechanism per channel and ``run.py``) or ``"brian2"`` (``run.py`` with the equations), with a README of the
+    conventions, into the folder ``output`` (written whole; an existing folder is replaced). Members of a
+    population with a ``model`` column are named ``ID/model``. See docs/interop.md.
+
+    Args:
+        population: as for :func:`dics` (a path, or a DataFrame such as ``Reconstruction.population``).
+        output: the folder to write.
+        format: ``"neuron"`` or ``"brian2"``.
+        model: a built-in model's name or a model file's path.
+
+    Returns:
+        The paths of the files written.
+    """
+    files = _native.export(model, format, os.fspath(output), **_population(population, model))
+    return [os.fspath(f) for f in files]
 
 
 class Reconstruction:

@@ -24,6 +24,13 @@ def reconstruct(
 def save(out: str, population: bytes, summary: bytes, run: bytes) -> None: ...
 def conductances(model_name: str) -> List[str]: ...
 def dics_csv(model_name: str, path: Optional[str] = None, columns: Optional[Tuple[List[str], Optional[List[str]], List[List[float]]]] = None, vth: Optional[str] = None, threads: Optional[int] = None) -> str: ...
+def export(
+    model_name: str,
+    format: str,
+    output: str,
+    path: Optional[str] = None,
+    columns: Optional[Tuple[List[str], Optional[List[str]], List[List[float]]]] = None,
+) -> List[str]: ...
 def simulate_csv(
     model_name: str,
     path: Optional[str] = None,
