@@ -329,8 +329,10 @@ def test_export_is_the_command_lines(tmp_path):
         assert names == sorted(p.name for p in (tmp_path / f"cli_{fmt}").iterdir())
         for name in names:
             assert (tmp_path / f"py_{fmt}" / name).read_bytes() == (tmp_path / f"cli_{fmt}" / name).read_bytes(), name
-    # A DataFrame gives the same folder as its file; members with a model column are named ID/model.
-    frame = pd.read_csv(pop, dtype={"ID": str})
+    # A DataFrame gives the same folder as its file; members with a model column are named ID/model. The numbers
+    # are read with float(), correctly rounded (older pandas' default parser can be one ulp off).
+    rows = pd.read_csv(pop, dtype=str)
+    frame = rows.assign(**{c: [float(x) for x in rows[c]] for c in rows.columns if c.startswith("g_")})
     spikepop.export(frame, tmp_path / "frame", "brian2")
     assert (tmp_path / "frame" / "run.py").read_bytes() == (tmp_path / "py_brian2" / "run.py").read_bytes()
     assert 'IDS = ["burster_gs-15_gu2/0", ' in (tmp_path / "frame" / "run.py").read_text()
