@@ -1,9 +1,10 @@
 //! `spikepop export`: a population written for another simulator (NEURON, Brian2).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use spikepop_export::{Format, Population};
+use spikepop_models::Model;
 use spikepop_reconstruct::table::PopulationTable;
 
 use crate::output::model_by_name;
@@ -43,22 +44,35 @@ pub fn run(args: Args) -> Result<()> {
 /// Exports the population file `input` of `model` for `format` into the folder `out`: the number of members
 /// and the names of the files written.
 pub fn export_file(
-    model: &spikepop_models::Model,
-    input: &std::path::Path,
+    model: &Model,
+    input: &Path,
     format: Format,
-    out: &std::path::Path,
+    out: &Path,
 ) -> Result<(usize, Vec<String>)> {
     let table = PopulationTable::read(input, model)?;
-    let ids = spikepop_export::member_names(&table.ids, table.members.as_deref());
-    let files = spikepop_export::files(
+    export_members(
         model,
-        Population {
-            ids: &ids,
-            g: &table.g,
-        },
+        &table.ids,
+        table.members.as_deref(),
+        &table.g,
         format,
+        out,
     )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))
+}
+
+/// Exports the members given as the columns of a population table (`ID`, optional `model`, conductance rows)
+/// for `format` into the folder `out`: the number of members and the names of the files written.
+pub fn export_members(
+    model: &Model,
+    ids: &[String],
+    members: Option<&[String]>,
+    g: &[Vec<f64>],
+    format: Format,
+    out: &Path,
+) -> Result<(usize, Vec<String>), spikepop_export::ExportError> {
+    let ids = spikepop_export::member_names(ids, members);
+    let files = spikepop_export::files(model, Population { ids: &ids, g }, format)?;
     spikepop_export::write(out, &files)?;
     Ok((ids.len(), files.into_iter().map(|f| f.name).collect()))
 }

@@ -177,21 +177,15 @@ pub fn run(args: Args) -> Result<()> {
         args.seed,
         &settings,
     );
-    let rendered = files::Rendered::new(model, &outcomes, &settings, &run);
-    rendered.save(&args.output)?;
-    // population.csv: a header, then one line per member; no member, nothing to export.
-    let members = rendered.population.iter().filter(|&&b| b == b'\n').count() > 1;
-    if !members && !args.export.is_empty() {
+    files::Rendered::new(model, &outcomes, &settings, &run).save(&args.output)?;
+    let (ids, members, g) = pipeline::population_columns(&outcomes);
+    if ids.is_empty() && !args.export.is_empty() {
         eprintln!("no model in the population: nothing to export");
     }
-    for format in args.export.iter().filter(|_| members) {
+    for format in args.export.iter().filter(|_| !ids.is_empty()) {
         let dir = args.output.join(format);
-        let (n, _) = crate::export::export_file(
-            model,
-            &args.output.join("population.csv"),
-            format.parse()?,
-            &dir,
-        )?;
+        let (n, _) =
+            crate::export::export_members(model, &ids, Some(&members), &g, format.parse()?, &dir)?;
         eprintln!("wrote {n} members for {format} to {}", dir.display());
     }
     eprint!(

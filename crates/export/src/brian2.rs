@@ -62,7 +62,7 @@ pub fn equations(model: &Model) -> String {
         lines.push(format!(
             "I_{name} = {} * (V - {}) : 1",
             factors.join(" * "),
-            common::py_paren(ch.reversal)
+            spikepop_models::expr::number(ch.reversal)
         ));
         lines.push(format!("g_{name} : 1 (constant)"));
         currents.push(format!("I_{name}"));

@@ -2,7 +2,7 @@
 //! literals, the spike-file writer of the run scripts and the conventions of the README.
 
 use spikepop_models::Model;
-use spikepop_models::expr::{PowSyntax, explicit};
+use spikepop_models::expr::{PowSyntax, explicit, number};
 use spikepop_models::model::{Gate, Gating};
 use spikepop_models::sim::POLE_GUARD_MV;
 use spikepop_models::vfn::VFn;
@@ -67,15 +67,15 @@ pub fn tau_masked(tau: &VFn, v: &str, pow: PowSyntax) -> String {
         Some((p, a, b)) => {
             let inside = format!(
                 "int(abs({v} - {}) < {})",
-                py_paren(p),
+                number(p),
                 py_float(POLE_GUARD_MV)
             );
             let line = format!(
                 "({} + ({} - {}) * ({v} - {}) / {})",
-                py_paren(a),
-                py_paren(b),
-                py_paren(a),
-                py_paren(p - POLE_GUARD_MV),
+                number(a),
+                number(b),
+                number(a),
+                number(p - POLE_GUARD_MV),
                 py_float(2.0 * POLE_GUARD_MV)
             );
             format!("({inside} * {line} + (1 - {inside}) * {text})")
@@ -83,23 +83,10 @@ pub fn tau_masked(tau: &VFn, v: &str, pow: PowSyntax) -> String {
     }
 }
 
-/// A number for an expression: negative ones in parentheses.
-pub fn py_paren(x: f64) -> String {
-    if x < 0.0 {
-        format!("({})", py_float(x))
-    } else {
-        py_float(x)
-    }
-}
-
-/// A Python float literal that reads back to `x`.
+/// A Python float literal that reads back to `x` (finite): Rust's shortest round-trip form (`1.0`, `1e-5`),
+/// which Python reads as the same float.
 pub fn py_float(x: f64) -> String {
-    let s = format!("{x:?}");
-    if s.contains(['.', 'e', 'E']) || s.contains("inf") || s.contains("NaN") {
-        s
-    } else {
-        format!("{s}.0")
-    }
+    format!("{x:?}")
 }
 
 /// A Python string literal.

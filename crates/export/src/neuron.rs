@@ -50,7 +50,9 @@ fn tau_text(tau: &spikepop_models::vfn::VFn, name: &str, functions: &mut Vec<Str
     }
 }
 
-fn mechanism(model: &Model, c: usize) -> String {
+/// The NMODL mechanism of channel `c`; `states` is the model's initial gate states
+/// ([`common::initial_states`]).
+fn mechanism(model: &Model, c: usize, states: &[(String, f64)]) -> String {
     let ch = &model.channels[c];
     let sfx = suffix(model, ch);
     let carrier = model.calcium.is_some_and(|ca| ca.carriers.contains(&c));
@@ -58,7 +60,6 @@ fn mechanism(model: &Model, c: usize) -> String {
         .gates
         .iter()
         .any(|g| matches!(g.gating, Gating::CaDependent { .. }));
-    let (states, _) = common::initial_states(model);
     let mut state_names = Vec::new();
     let mut init = Vec::new();
     let mut derivs = Vec::new();
@@ -190,11 +191,12 @@ pub fn files(model: &Model, pop: Population) -> Vec<File> {
     let mut out = Vec::new();
     let mut mechs = Vec::new();
     let mut gbar = Vec::new();
+    let (states, _) = common::initial_states(model);
     for (c, ch) in model.channels.iter().enumerate() {
         let sfx = suffix(model, ch);
         out.push(File {
             name: format!("{sfx}.mod"),
-            text: mechanism(model, c),
+            text: mechanism(model, c, &states),
         });
         gbar.push(format!("    ({}, {}),", py_str(&sfx), py_str(ch.column)));
         mechs.push(sfx);

@@ -678,15 +678,8 @@ async fn export_table(
                 .trim_end_matches(".zip")
                 .parse()
                 .map_err(|e| ApiError::internal(format!("{e}")))?;
-            let (mut ids, mut members, mut g) = (Vec::new(), Vec::new(), Vec::new());
-            for o in &results.outcomes {
-                let Ok(r) = &o.result else { continue };
-                for (k, m) in r.members.iter().enumerate() {
-                    ids.push(o.id.clone());
-                    members.push(k.to_string());
-                    g.push(m.g.to_vec());
-                }
-            }
+            let (ids, members, g) =
+                spikepop_reconstruct::pipeline::population_columns(&results.outcomes);
             if ids.is_empty() {
                 return Err(ApiError::missing(
                     "The population has no model to export: no recording found one.",

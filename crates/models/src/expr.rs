@@ -355,27 +355,46 @@ impl std::fmt::Display for Expr {
             Expr::Num(x) => write!(f, "{}", Num(*x)),
             Expr::V => write!(f, "V"),
             Expr::Neg(a) => write!(f, "-({a})"),
-            Expr::Bin(op, a, b) => {
-                let o = match op {
-                    Op::Add => "+",
-                    Op::Sub => "-",
-                    Op::Mul => "*",
-                    Op::Div => "/",
-                    Op::Pow => "^",
-                };
-                write!(f, "({a} {o} {b})")
-            }
-            Expr::Func(func, a) => {
-                let n = match func {
-                    Func::Exp => "exp",
-                    Func::Log => "log",
-                    Func::Sqrt => "sqrt",
-                    Func::Tanh => "tanh",
-                };
-                write!(f, "{n}({a})")
-            }
+            Expr::Bin(op, a, b) => write!(f, "({a} {} {b})", op.symbol(PowSyntax::Caret)),
+            Expr::Func(func, a) => write!(f, "{}({a})", func.name()),
             Expr::Form(v) => write!(f, "{v}"),
         }
+    }
+}
+
+impl Op {
+    /// The operator as written, powers in `pow`'s syntax.
+    pub fn symbol(self, pow: PowSyntax) -> &'static str {
+        match (self, pow) {
+            (Op::Add, _) => "+",
+            (Op::Sub, _) => "-",
+            (Op::Mul, _) => "*",
+            (Op::Div, _) => "/",
+            (Op::Pow, PowSyntax::Caret) => "^",
+            (Op::Pow, PowSyntax::StarStar) => "**",
+        }
+    }
+}
+
+impl Func {
+    /// The function's name as written (`exp`, `log`, `sqrt`, `tanh`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Exp => "exp",
+            Func::Log => "log",
+            Func::Sqrt => "sqrt",
+            Func::Tanh => "tanh",
+        }
+    }
+}
+
+/// `x` as a term of an expression in any of the target languages: the shortest text that reads back to the
+/// same `f64`, in parentheses when negative (so that `V - (-80.0)` never reads as `V - -80.0`).
+pub fn number(x: f64) -> String {
+    if x < 0.0 || (x == 0.0 && x.is_sign_negative()) {
+        format!("({x:?})")
+    } else {
+        format!("{x:?}")
     }
 }
 
@@ -453,13 +472,7 @@ pub enum PowSyntax {
 /// formulas ([`STANDARD_FORMS`]); the linoid's removable singularity is left to the target (the formula is
 /// 0/0 exactly at `V = v0` only).
 pub fn explicit(f: &VFn, v: &str, pow: PowSyntax) -> String {
-    let n = |x: f64| {
-        if x < 0.0 || (x == 0.0 && x.is_sign_negative()) {
-            format!("({:?})", x)
-        } else {
-            format!("{:?}", x)
-        }
-    };
+    let n = number;
     let sig = |s: &Sig| {
         format!(
             "({} + {} / (1 + exp(({v} + {}) / {})))",
@@ -541,33 +554,16 @@ pub fn explicit(f: &VFn, v: &str, pow: PowSyntax) -> String {
 
 fn explicit_expr(e: &Expr, v: &str, pow: PowSyntax) -> String {
     match e {
-        Expr::Num(x) => explicit(&VFn::Const(*x), v, pow),
+        Expr::Num(x) => number(*x),
         Expr::V => v.to_string(),
         Expr::Neg(a) => format!("(-{})", explicit_expr(a, v, pow)),
-        Expr::Bin(op, a, b) => {
-            let o = match (op, pow) {
-                (Op::Add, _) => "+",
-                (Op::Sub, _) => "-",
-                (Op::Mul, _) => "*",
-                (Op::Div, _) => "/",
-                (Op::Pow, PowSyntax::Caret) => "^",
-                (Op::Pow, PowSyntax::StarStar) => "**",
-            };
-            format!(
-                "({} {o} {})",
-                explicit_expr(a, v, pow),
-                explicit_expr(b, v, pow)
-            )
-        }
-        Expr::Func(func, a) => {
-            let name = match func {
-                Func::Exp => "exp",
-                Func::Log => "log",
-                Func::Sqrt => "sqrt",
-                Func::Tanh => "tanh",
-            };
-            format!("{name}({})", explicit_expr(a, v, pow))
-        }
+        Expr::Bin(op, a, b) => format!(
+            "({} {} {})",
+            explicit_expr(a, v, pow),
+            op.symbol(pow),
+            explicit_expr(b, v, pow)
+        ),
+        Expr::Func(func, a) => format!("{}({})", func.name(), explicit_expr(a, v, pow)),
         Expr::Form(f) => explicit(f, v, pow),
     }
 }

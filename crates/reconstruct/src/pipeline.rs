@@ -339,6 +339,21 @@ pub fn write_population(
     w.flush()
 }
 
+/// The members of every recording's population as the columns of `population.csv`: each member's `ID`, its
+/// `model` (its number within the recording's population) and its conductances, in the file's row order.
+pub fn population_columns(outcomes: &[Outcome]) -> (Vec<String>, Vec<String>, Vec<Vec<f64>>) {
+    let (mut ids, mut members, mut g) = (Vec::new(), Vec::new(), Vec::new());
+    for o in outcomes {
+        let Ok(r) = &o.result else { continue };
+        for (k, m) in r.members.iter().enumerate() {
+            ids.push(o.id.clone());
+            members.push(k.to_string());
+            g.push(m.g.clone());
+        }
+    }
+    (ids, members, g)
+}
+
 /// The header of `summary.csv`.
 pub fn summary_header() -> String {
     format!(
