@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
-"""Cross-simulator check: spikepop's populations exported to NEURON and Brian2, run there, compared with spikepop.
+"""Cross-simulator check: spikepop's populations exported to NEURON, Brian2 and NeuroML, run there, compared with spikepop.
 
 For each bundled example population (examples/stg_population.csv, examples/da_population.csv: tonic and
 bursting STG members, DA members; examples/models/ca1_population.csv: members of the CA1 model file
 examples/models/ca1_golomb2006.toml, which the exports read like any model), this script
   1. simulates the members with spikepop (`spikepop simulate --dt 0.0125`, the simulator's accurate step for
      STG and DA; 0.0005 ms for the CA1 file, whose steep instantaneous sodium needs it),
-  2. exports them (`spikepop export --format neuron|brian2`), compiles the NEURON mechanisms (`nrnivmodl`) and
-     runs each export's run.py,
+  2. exports them (`spikepop export --format neuron|brian2|neuroml`), compiles the NEURON mechanisms
+     (`nrnivmodl`) and runs each export's run.py; the NeuroML export's run.py validates its files with jNeuroML
+     (`--validate`: the NeuroML schema and jNeuroML's tests) and has jNeuroML translate the LEMS simulation to
+     NEURON and run it,
   3. measures every train with `spikepop features` and compares each simulator's member with spikepop's:
      the same label; tonic: the mean rate within --tolerance (2%); bursting: the burst period within the
      tolerance and the same number of spikes per burst.
-It prints one table row per member and simulator and exits 1 if any member differs. NEURON and Brian2 must be
-importable by --python (a virtual environment: `pip install neuron brian2`); scripts/test makes one.
+It prints one table row per member and simulator and exits 1 if any member differs. NEURON, Brian2 and pyNeuroML
+must be importable by --python (a virtual environment: `pip install neuron brian2 pyneuroml`), and jNeuroML needs
+Java on the PATH; scripts/test makes the environment.
 
     python3 scripts/interop_check.py --python VENV/bin/python [--spikepop BIN] [--out DIR] [--json FILE]
 """
@@ -28,8 +31,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(cmd, cwd=None):
-    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def run(cmd, cwd=None, env=None):
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit("command failed (%d): %s\n%s%s" % (r.returncode, " ".join(cmd), r.stdout[-3000:], r.stderr[-3000:]))
     return r
@@ -91,8 +94,16 @@ def main():
     p.add_argument("--out", help="keep the exports and spike files here (default: a temporary folder)")
     p.add_argument("--tolerance", type=float, default=0.02, help="relative tolerance of rates and periods")
     p.add_argument("--models", default="stg,da,ca1", help="stg, da, ca1 (the model file of examples/models)")
+    p.add_argument("--formats", default="neuron,brian2,neuroml", help="neuron, brian2, neuroml")
     p.add_argument("--json", help="also write the table as JSON here")
     a = p.parse_args()
+    formats = a.formats.split(",")
+    if os.sep in a.python:
+        a.python = os.path.abspath(a.python)  # run.py runs in each export's folder
+    # The venv's tools (nrnivmodl, which jNeuroML's NEURON run also needs) come first on the PATH.
+    env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(a.python)) + os.pathsep + os.environ.get("PATH", ""))
+    if "neuroml" in formats and shutil.which("java", path=env["PATH"]) is None:
+        sys.exit("the NeuroML check runs jNeuroML, which needs Java (a JRE) on the PATH")
     work = a.out or tempfile.mkdtemp(prefix="spikepop-interop-")
     os.makedirs(work, exist_ok=True)
     rows, failed = [], 0
@@ -114,14 +125,14 @@ def main():
         ref_path = os.path.join(work, "%s_spikepop.csv" % name)
         reference_csv(ref_path, spikepop_trains(sim))
         ref = features(a.spikepop, ref_path, work)
-        for fmt in ("neuron", "brian2"):
+        for fmt in formats:
             d = os.path.join(work, "%s_%s" % (name, fmt))
             run([a.spikepop, "export", "--model", model, "--input", pop, "--format", fmt, "-o", d])
             if fmt == "neuron":
                 nrnivmodl = os.path.join(os.path.dirname(a.python), "nrnivmodl")
                 run([nrnivmodl if os.path.exists(nrnivmodl) else "nrnivmodl"], cwd=d)
             out = os.path.join(work, "%s_%s.csv" % (name, fmt))
-            run([a.python, "run.py", "-o", out], cwd=d)
+            run([a.python, "run.py", "-o", out] + (["--validate"] if fmt == "neuroml" else []), cwd=d, env=env)
             got = features(a.spikepop, out, work)
             for member, r in ref.items():
                 ok, what = compare(r, got[member], a.tolerance)

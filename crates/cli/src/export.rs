@@ -1,4 +1,4 @@
-//! `spikepop export`: a population written for another simulator (NEURON, Brian2).
+//! `spikepop export`: a population written for another simulator (NEURON, Brian2, NeuroML).
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +9,9 @@ use spikepop_reconstruct::table::PopulationTable;
 
 use crate::output::model_by_name;
 
-/// Write the members of a population file for another simulator: NEURON (NMODL and a Python script) or
-/// Brian2 (a Python script), with a README that states the conventions (docs/interop.md).
+/// Write the members of a population file for another simulator: NEURON (NMODL and a Python script),
+/// Brian2 (a Python script) or NeuroML 2 (cells, channels and a LEMS simulation), with a README that states
+/// the conventions (docs/interop.md).
 #[derive(clap::Args)]
 pub struct Args {
     /// Neuron model: stg, da, or the path of a model file.
@@ -21,7 +22,7 @@ pub struct Args {
     #[arg(long)]
     input: PathBuf,
     /// Target simulator.
-    #[arg(long, value_parser = ["neuron", "brian2"])]
+    #[arg(long, value_parser = ["neuron", "brian2", "neuroml"])]
     format: String,
     /// Output folder (written whole, or not at all; an existing folder is replaced).
     #[arg(short, long)]

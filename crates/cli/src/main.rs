@@ -54,7 +54,7 @@ enum Command {
     Predict(predict::Args),
     /// From spike times to a verified degenerate population per recording: predict, generate, simulate, verify.
     Reconstruct(reconstruct::Args),
-    /// Write a population for another simulator: NEURON (NMODL mechanisms) or Brian2, with a README.
+    /// Write a population for another simulator: NEURON (NMODL mechanisms), Brian2 or NeuroML 2, with a README.
     Export(export::Args),
     /// The graphical interface: a local web page from spike file to exported, verified population.
     Gui(gui::Args),

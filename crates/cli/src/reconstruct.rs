@@ -22,9 +22,9 @@ pub struct Args {
     model: String,
     #[command(flatten)]
     input: InputArgs,
-    /// Also write the population for other simulators, into OUTDIR/<format>/ (`neuron`, `brian2`; repeat
-    /// the flag or separate with commas), as `spikepop export` does (docs/interop.md).
-    #[arg(long, value_delimiter = ',', value_parser = ["neuron", "brian2"])]
+    /// Also write the population for other simulators, into OUTDIR/<format>/ (`neuron`, `brian2`,
+    /// `neuroml`; repeat the flag or separate with commas), as `spikepop export` does (docs/interop.md).
+    #[arg(long, value_delimiter = ',', value_parser = ["neuron", "brian2", "neuroml"])]
     export: Vec<String>,
     /// Verified models wanted per recording.
     #[arg(short = 'n', long = "size", default_value_t = 100)]

@@ -1,6 +1,6 @@
-//! `spikepop export` end to end: the bundled populations written for NEURON and Brian2, and bad input. That the
-//! exports simulate like spikepop is checked by running them in NEURON and Brian2 (scripts/interop_check.py,
-//! run by scripts/test).
+//! `spikepop export` end to end: the bundled populations written for NEURON, Brian2 and NeuroML, and bad input.
+//! That the exports simulate like spikepop (and that the NeuroML files validate) is checked by running them in
+//! those simulators (scripts/interop_check.py, run by scripts/test).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -10,6 +10,21 @@ fn spikepop(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("spikepop runs")
+}
+
+/// `spikepop export --model MODEL --input INPUT --format FORMAT -o OUT`.
+fn export(model: &str, input: &str, format: &str, out: &Path) -> Output {
+    spikepop(&[
+        "export",
+        "--model",
+        model,
+        "--input",
+        input,
+        "--format",
+        format,
+        "-o",
+        out.to_str().unwrap(),
+    ])
 }
 
 fn example(name: &str) -> String {
@@ -44,17 +59,7 @@ fn the_bundled_populations_are_written_for_neuron_and_brian2() {
         .collect();
     for format in ["neuron", "brian2"] {
         let out = dir.path().join(format);
-        let o = spikepop(&[
-            "export",
-            "--model",
-            "stg",
-            "--input",
-            &example("stg_population.csv"),
-            "--format",
-            format,
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        let o = export("stg", &example("stg_population.csv"), format, &out);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let script = read(&out.join("run.py"));
         // Every member, named ID/model, with its conductances exactly as in the file.
@@ -125,17 +130,7 @@ fn the_bundled_populations_are_written_for_neuron_and_brian2() {
     // and DA's sodium time constant keeps spikepop's bridge over its pole.
     assert!(read(&dir.path().join("brian2/run.py")).contains("METHOD = \"exponential_euler\""));
     let da = dir.path().join("da");
-    let o = spikepop(&[
-        "export",
-        "--model",
-        "da",
-        "--input",
-        &example("da_population.csv"),
-        "--format",
-        "brian2",
-        "-o",
-        da.to_str().unwrap(),
-    ]);
+    let o = export("da", &example("da_population.csv"), "brian2", &da);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let script = read(&da.join("run.py"));
     assert!(
@@ -155,17 +150,7 @@ fn a_malformed_population_names_the_line_and_the_column_and_writes_nothing() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = spikepop(&[
-        "export",
-        "--model",
-        "stg",
-        "--input",
-        bad.to_str().unwrap(),
-        "--format",
-        "neuron",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let o = export("stg", bad.to_str().unwrap(), "neuron", &out);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -176,17 +161,7 @@ fn a_malformed_population_names_the_line_and_the_column_and_writes_nothing() {
         "{err}"
     );
     assert!(!out.exists());
-    let o = spikepop(&[
-        "export",
-        "--model",
-        "stg",
-        "--input",
-        bad.to_str().unwrap(),
-        "--format",
-        "nest",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let o = export("stg", bad.to_str().unwrap(), "nest", &out);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("neuron, brian2"));
     assert!(!out.exists());
@@ -207,7 +182,7 @@ fn reconstruct_exports_its_population_on_request() {
         "--seed",
         "1",
         "--export",
-        "neuron,brian2",
+        "neuron,brian2,neuroml",
         "-o",
         out.to_str().unwrap(),
     ]);
@@ -222,7 +197,7 @@ fn reconstruct_exports_its_population_on_request() {
         })
         .collect();
     assert_eq!(members.len(), 10, "{population}");
-    for format in ["neuron", "brian2"] {
+    for format in ["neuron", "brian2", "neuroml"] {
         let script = read(&out.join(format).join("run.py"));
         assert!(
             script.contains(&format!("IDS = [{}]", members.join(", "))),
@@ -230,4 +205,61 @@ fn reconstruct_exports_its_population_on_request() {
         );
     }
     assert!(out.join("neuron/stg_calcium.mod").exists());
+    assert!(out.join("neuroml/stg_population.net.nml").exists());
+}
+
+#[test]
+fn the_bundled_population_is_written_in_neuroml() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nml");
+    let o = export("stg", &example("stg_population.csv"), "neuroml", &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let channels = ["A", "CaS", "CaT", "H", "KCa", "Kd", "Na", "leak"];
+    let mut want: Vec<String> = channels
+        .iter()
+        .map(|c| format!("stg_{c}.channel.nml"))
+        .collect();
+    want.extend(
+        [
+            "LEMS_stg_population.xml",
+            "README.md",
+            "run.py",
+            "stg_calcium.nml",
+            "stg_population.net.nml",
+        ]
+        .map(String::from),
+    );
+    want.sort();
+    assert_eq!(names, want);
+    // Every member is a cell whose channel densities are its conductances, in the file's order.
+    let csv = read(Path::new(&example("stg_population.csv")));
+    let net = read(&out.join("stg_population.net.nml"));
+    let densities: Vec<f64> = net
+        .split("condDensity=\"")
+        .skip(1)
+        .map(|s| s[..s.find("mS_per_cm2").unwrap()].parse().unwrap())
+        .collect();
+    let rows: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .flat_map(|l| {
+            l.split(',')
+                .skip(2)
+                .map(|x| x.parse::<f64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(densities, rows);
+    let readme = read(&out.join("README.md"));
+    assert!(
+        readme.contains("fixedFactorConcentrationModel")
+            && readme.contains("dCa/dt = (-0.94 I_Ca - Ca + 0.05) / 20 ms"),
+        "{readme}"
+    );
+    assert!(read(&out.join("run.py")).contains("pynml.validate_neuroml2"));
 }

@@ -317,7 +317,15 @@ async fn a_user_goes_from_a_spike_file_to_the_command_lines_population() {
     let status = Command::new(BIN)
         .args(["reconstruct", "--model", "stg", "--input"])
         .arg(repo_file("examples/stg_set.csv"))
-        .args(["-n", "10", "--seed", "3", "--export", "neuron,brian2", "-o"])
+        .args([
+            "-n",
+            "10",
+            "--seed",
+            "3",
+            "--export",
+            "neuron,brian2,neuroml",
+            "-o",
+        ])
         .arg(out.path().join("rec"))
         .stderr(Stdio::null())
         .status()
@@ -342,8 +350,9 @@ async fn a_user_goes_from_a_spike_file_to_the_command_lines_population() {
             "{file} from the page differs from spikepop reconstruct's"
         );
     }
-    // The population for NEURON and Brian2: a zip whose run.py is the command line's `--export`, stored as is.
-    for format in ["neuron", "brian2"] {
+    // The population for NEURON, Brian2 and NeuroML: a zip whose run.py is the command line's `--export`,
+    // stored as is.
+    for format in ["neuron", "brian2", "neuroml"] {
         let link = c
             .find(Locator::Id(&format!("export-{format}")))
             .await

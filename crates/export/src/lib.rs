@@ -1,6 +1,6 @@
 //! Populations out: a model and the members of a population written for other simulators, so that a
-//! reconstructed population can go into NEURON or Brian2 models, and so that those simulators can check
-//! spikepop's own.
+//! reconstructed population can go into NEURON or Brian2 models or be shared in NeuroML 2, and so that those
+//! simulators can check spikepop's own.
 //!
 //! Every export is generated from the model's one declaration ([`spikepop_models::Model`]: its channels,
 //! gates, calcium and initial state), for the built-in models and those of model files alike, with every rate
@@ -13,11 +13,16 @@
 //!   script that builds each member as a single compartment and records its spikes with a `NetCon`.
 //! - [`Format::Brian2`]: a Python script with the model's equations and one `NeuronGroup` for the whole
 //!   population.
+//! - [`Format::NeuroMl`]: NeuroML 2 (one file per ion channel, with LEMS component types for the model's rate
+//!   functions; the members as cells of one network) and a LEMS simulation that jNeuroML runs in NEURON.
 #![deny(missing_docs)]
 
 mod brian2;
 mod common;
+mod neuroml;
 mod neuron;
+
+pub use neuroml::NEUROML_DT_MS;
 
 use std::path::Path;
 
@@ -31,17 +36,20 @@ pub enum Format {
     Neuron,
     /// Brian2: a Python script.
     Brian2,
+    /// NeuroML 2 and a LEMS simulation.
+    NeuroMl,
 }
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 2] = [Format::Neuron, Format::Brian2];
+    pub const ALL: [Format; 3] = [Format::Neuron, Format::Brian2, Format::NeuroMl];
 
-    /// The format's name on the command line and in Python (`neuron`, `brian2`).
+    /// The format's name on the command line and in Python (`neuron`, `brian2`, `neuroml`).
     pub fn name(self) -> &'static str {
         match self {
             Format::Neuron => "neuron",
             Format::Brian2 => "brian2",
+            Format::NeuroMl => "neuroml",
         }
     }
 }
@@ -67,8 +75,18 @@ impl std::str::FromStr for Format {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// An unknown format name.
-    #[error("unknown export format {0:?}; expected one of: neuron, brian2")]
+    #[error("unknown export format {0:?}; expected one of: neuron, brian2, neuroml")]
     Format(String),
+    /// The model has something the format cannot express.
+    #[error("channel {channel}: cannot be written as {format}: {why}")]
+    Unsupported {
+        /// The channel's name.
+        channel: String,
+        /// The format's name.
+        format: &'static str,
+        /// Why.
+        why: String,
+    },
     /// No member to export.
     #[error("the population has no member: nothing to export")]
     Empty,
@@ -131,6 +149,7 @@ pub fn files(model: &Model, pop: Population, format: Format) -> Result<Vec<File>
     Ok(match format {
         Format::Neuron => neuron::files(model, pop),
         Format::Brian2 => brian2::files(model, pop),
+        Format::NeuroMl => neuroml::files(model, pop)?,
     })
 }
 
@@ -267,7 +286,7 @@ mod tests {
                 .parse::<Format>()
                 .unwrap_err()
                 .to_string()
-                .contains("neuron, brian2")
+                .contains("neuron, brian2, neuroml")
         );
     }
 }

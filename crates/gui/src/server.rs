@@ -673,7 +673,7 @@ async fn export_table(
             &results.outcomes,
             &results.settings,
         ),
-        "neuron.zip" | "brian2.zip" => {
+        "neuron.zip" | "brian2.zip" | "neuroml.zip" => {
             let format: spikepop_export::Format = name
                 .trim_end_matches(".zip")
                 .parse()
@@ -703,7 +703,7 @@ async fn export_table(
         }
         _ => {
             return Err(ApiError::missing(format!(
-                "No export named {name}: population.csv, summary.csv, traces.csv, neuron.zip or brian2.zip."
+                "No export named {name}: population.csv, summary.csv, traces.csv, neuron.zip, brian2.zip or neuroml.zip."
             )));
         }
     };
@@ -1123,7 +1123,8 @@ mod tests {
         let (status, body) = send(&app, get("/api/export/population.csv")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body.lines().count(), 1 + 5 * 3);
-        // The population for NEURON and Brian2, one zip each: every member of population.csv, named ID/model.
+        // The population for NEURON, Brian2 and NeuroML, one zip each: every member of population.csv, named
+        // ID/model.
         let ids: Vec<String> = body
             .lines()
             .skip(1)
@@ -1132,7 +1133,11 @@ mod tests {
                 format!("\"{}/{}\"", f[0], f[1])
             })
             .collect();
-        for (format, extra) in [("neuron", "stg_Na.mod"), ("brian2", "README.md")] {
+        for (format, extra) in [
+            ("neuron", "stg_Na.mod"),
+            ("brian2", "README.md"),
+            ("neuroml", "stg_population.net.nml"),
+        ] {
             let response = router(Arc::clone(&app))
                 .oneshot(get(&format!("/api/export/{format}.zip")))
                 .await

@@ -883,7 +883,7 @@ fn table(
     }
 }
 
-/// `spikepop export`: the population written for `format` (`neuron`, `brian2`) into the folder `output`;
+/// `spikepop export`: the population written for `format` (`neuron`, `brian2`, `neuroml`) into the folder `output`;
 /// the paths of the files written.
 #[pyfunction]
 #[pyo3(signature = (model_name, format, output, path=None, columns=None))]

@@ -322,7 +322,7 @@ def test_detect_reads_voltage_recordings():
 
 def test_export_is_the_command_lines(tmp_path):
     pop = ROOT / "examples" / "stg_population.csv"
-    for fmt in ["neuron", "brian2"]:
+    for fmt in ["neuron", "brian2", "neuroml"]:
         run_cli("export", "--model", "stg", "--input", pop, "--format", fmt, "-o", tmp_path / f"cli_{fmt}")
         written = spikepop.export(str(pop), tmp_path / f"py_{fmt}", fmt, model="stg")
         names = sorted(Path(f).name for f in written)

@@ -331,14 +331,15 @@ def simulate(
 
 def export(population: Population, output: PathLike, format: str, model: str = "stg") -> List[str]:
     """Writes a population for another simulator (``spikepop export``): ``format`` ``"neuron"`` (an NMODL
-    mechanism per channel and ``run.py``) or ``"brian2"`` (``run.py`` with the equations), with a README of the
-    conventions, into the folder ``output`` (written whole; an existing folder is replaced). Members of a
-    population with a ``model`` column are named ``ID/model``. See docs/interop.md.
+    mechanism per channel and ``run.py``), ``"brian2"`` (``run.py`` with the equations) or ``"neuroml"`` (NeuroML 2
+    cells and ion channels, a LEMS simulation and ``run.py``), with a README of the conventions, into the folder
+    ``output`` (written whole; an existing folder is replaced). Members of a population with a ``model`` column
+    are named ``ID/model``. See docs/interop.md.
 
     Args:
         population: as for :func:`dics` (a path, or a DataFrame such as ``Reconstruction.population``).
         output: the folder to write.
-        format: ``"neuron"`` or ``"brian2"``.
+        format: ``"neuron"``, ``"brian2"`` or ``"neuroml"``.
         model: a built-in model's name or a model file's path.
 
     Returns:
