@@ -100,6 +100,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
+    // A format that cannot express the model is refused before the reconstruction, not after it.
+    for format in &args.export {
+        spikepop_export::check_model(model, format.parse()?)
+            .map_err(|e| anyhow::anyhow!("--export {format}: {e}"))?;
+    }
     let recordings = args.input.read()?;
     let predictor;
     let (priors, prior_source) = match &args.prior {

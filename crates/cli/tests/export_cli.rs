@@ -263,3 +263,59 @@ fn the_bundled_population_is_written_in_neuroml() {
     );
     assert!(read(&out.join("run.py")).contains("pynml.validate_neuroml2"));
 }
+
+#[test]
+fn reconstruct_refuses_an_export_that_cannot_hold_the_model_before_it_starts() {
+    // DA with an instantaneous gate beside ERG's kinetic scheme: NeuroML's ionChannelKS cannot hold it.
+    let dir = tempfile::tempdir().unwrap();
+    let o = spikepop(&["model", "show", "da"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    let erg = text.find("name = \"ERG\"").unwrap();
+    let end = erg + text[erg..].find("dic = ").unwrap();
+    let end = end + text[end..].find('\n').unwrap() + 1;
+    let file = dir.path().join("da2.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n[[channel.gate]]\nname = \"b_ERG\"\npower = 1\ninstant = true\n\
+             inf = \"mg_block(V, 1.4, 0.08, 10.0)\"\ndic = {{ w_fs = 1.0, w_su = 1.0 }}\n{}",
+            &text[..end],
+            &text[end..]
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("rec");
+    let o = spikepop(&[
+        "reconstruct",
+        "--model",
+        file.to_str().unwrap(),
+        "--input",
+        &example("stg_set.csv"),
+        "--export",
+        "neuron,neuroml",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--export neuroml: channel ERG: cannot be written as neuroml"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // The NEURON export holds it.
+    let pop = dir.path().join("pop.csv");
+    std::fs::write(
+        &pop,
+        "ID,g_Na,g_Kd,g_CaL,g_CaN,g_ERG,g_NMDA,g_leak\na,30,10,0.05,0.5,0.1,0.1,0.01\n",
+    )
+    .unwrap();
+    let o = export(
+        file.to_str().unwrap(),
+        pop.to_str().unwrap(),
+        "neuron",
+        &dir.path().join("n"),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -191,7 +191,7 @@ def main():
 if __name__ == "__main__":
     main()
 "#,
-        title = model.title,
+        title = common::py_doc(&common::title(model)),
         n = pop.ids.len(),
         model = py_str(model.name),
         members = common::py_members(model, pop),
@@ -218,7 +218,7 @@ if __name__ == "__main__":
          `exponential_euler` gave a tonic member 29.0 Hz instead of 34.1). Brian2 records a spike at \
          the step that crosses the threshold (not interpolated), and its refractory condition \
          (`V > {reset}`) stands for spikepop's fall below {reset} mV.\n\n{conv}",
-        title = model.title,
+        title = common::title(model),
         name = model.name,
         n = pop.ids.len(),
         reset = model.spike_reset,

@@ -83,6 +83,20 @@ pub fn tau_masked(tau: &VFn, v: &str, pow: PowSyntax) -> String {
     }
 }
 
+/// The model's title on one line (control characters as spaces), for comments, docstrings and READMEs.
+pub fn title(model: &Model) -> String {
+    model
+        .title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `s` inside a Python docstring: backslashes and double quotes escaped.
+pub fn py_doc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 /// A Python float literal that reads back to `x` (finite): Rust's shortest round-trip form (`1.0`, `1e-5`),
 /// which Python reads as the same float.
 pub fn py_float(x: f64) -> String {

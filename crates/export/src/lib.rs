@@ -153,6 +153,15 @@ pub fn files(model: &Model, pop: Population, format: Format) -> Result<Vec<File>
     })
 }
 
+/// Refuses, before any work, a model that `format` cannot express (NeuroML: an instantaneous gate in a
+/// channel with a kinetic scheme); [`files`] refuses it too.
+pub fn check_model(model: &Model, format: Format) -> Result<(), ExportError> {
+    match format {
+        Format::NeuroMl => neuroml::check(model),
+        Format::Neuron | Format::Brian2 => Ok(()),
+    }
+}
+
 /// Writes `files` into the folder `dir`, atomically: the folder appears complete or not at all (an existing
 /// `dir` is replaced).
 pub fn write(dir: &Path, files: &[File]) -> Result<(), ExportError> {

@@ -24,12 +24,25 @@ const NML_HEADER: &str = r#"<neuroml xmlns="http://www.neuroml.org/schema/neurom
          xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
          xsi:schemaLocation="http://www.neuroml.org/schema/neuroml2 https://raw.github.com/NeuroML/NeuroML2/development/Schemas/NeuroML2/NeuroML_v2.3.xsd""#;
 
-/// `s` escaped for an XML attribute or text.
+/// `s` escaped for an XML attribute or text (control characters, which XML 1.0 does not allow, as spaces).
 fn xml(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `s` for an XML comment, which holds no `--`.
+fn comment(s: &str) -> String {
+    let mut s = s.to_string();
+    while s.contains("--") {
+        s = s.replace("--", "- -");
+    }
+    s
 }
 
 /// A formula of the dimensionless voltage `V`.
@@ -173,7 +186,7 @@ fn hh_types(id: &str, g: &Gate) -> Option<(String, String, String)> {
 }
 
 /// The file of channel `ch`: its rate functions' component types and the channel.
-fn channel_file(model: &Model, c: usize) -> Result<String, ExportError> {
+fn channel_file(model: &Model, c: usize) -> String {
     let ch = &model.channels[c];
     let id = channel_id(model, ch);
     let kinetic = ch
@@ -212,14 +225,6 @@ fn channel_file(model: &Model, c: usize) -> Result<String, ExportError> {
                 }
             }
             Gating::Instant { inf } => {
-                if kinetic {
-                    return Err(ExportError::Unsupported {
-                        channel: ch.name.to_string(),
-                        format: "neuroml",
-                        why: "NeuroML's kinetic-scheme channels (ionChannelKS) hold no instantaneous gate"
-                            .to_string(),
-                    });
-                }
                 let ni = format!("{id}_{gid}_inf");
                 types.push_str(&component_type(&ni, &inf, Kind::Inf));
                 gates.push_str(&format!(
@@ -269,20 +274,21 @@ fn channel_file(model: &Model, c: usize) -> Result<String, ExportError> {
             "    <ionChannelHH id=\"{id}\"{species} conductance=\"10pS\">\n{gates}    </ionChannelHH>\n"
         )
     };
-    Ok(format!(
+    format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{NML_HEADER}\n         id=\"{id}\">\n\n\
          \x20   <notes>{title}: channel {name}, I = g * prod(x^p) * (V - E) (written by `spikepop export --format neuroml`). \
          Each rate function is the model's own, in V = v / 1 mV; time constants in ms.</notes>\n\n\
          {channel}\n{types}\n</neuroml>\n",
-        title = xml(model.title),
+        title = xml(&common::title(model)),
         name = xml(ch.name),
-    ))
+    )
 }
 
 /// The ion a channel's current is carried by, as NeuroML names it: `ca` for the calcium carriers; for a
-/// channel whose gates read calcium, an ion of the channel's own name (spikepop's models name no ions, and
-/// NEURON, into which jNeuroML translates the cell, reads `cai` only through an ion's `USEION`); `None`
-/// (non-specific) for the others.
+/// channel whose gates read calcium, an ion of its own, `ion<k>` with k the channel's position (spikepop's
+/// models name no ions, and NEURON, into which jNeuroML translates the cell, reads `cai` only through an
+/// ion's `USEION`; the name holds no `ca`, which jNeuroML would take for calcium); `None` (non-specific) for
+/// the others.
 fn ion(model: &Model, c: usize) -> Option<String> {
     let ch = &model.channels[c];
     if model.calcium.is_some_and(|ca| ca.carriers.contains(&c)) {
@@ -292,10 +298,32 @@ fn ion(model: &Model, c: usize) -> Option<String> {
         .iter()
         .any(|g| matches!(g.gating, Gating::CaDependent { .. }))
     {
-        Some(channel_id(model, ch))
+        Some(format!("ion{c}"))
     } else {
         None
     }
+}
+
+/// Refuses a model that NeuroML cannot express: an instantaneous gate in a channel with a kinetic scheme.
+pub fn check(model: &Model) -> Result<(), ExportError> {
+    for ch in model.channels {
+        let has = |kinetic: bool| {
+            ch.gates.iter().any(|g| match g.gating {
+                Gating::Kinetic { .. } => kinetic,
+                Gating::Instant { .. } => !kinetic,
+                _ => false,
+            })
+        };
+        if has(true) && has(false) {
+            return Err(ExportError::Unsupported {
+                channel: ch.name.to_string(),
+                format: "neuroml",
+                why: "NeuroML's kinetic-scheme channels (ionChannelKS) hold no instantaneous gate"
+                    .to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The calcium file: NeuroML's fixed-factor concentration model with spikepop's constants.
@@ -313,7 +341,7 @@ fn calcium_file(model: &Model) -> Option<String> {
          \x20   <fixedFactorConcentrationModel id=\"{id}\" ion=\"ca\" restingConc=\"{rest:?}mM\" decayConstant=\"{tau:?}ms\" \
          rho=\"{rho:?}mol_per_m_per_A_per_s\"/>\n\n</neuroml>\n",
         id = calcium_id(model),
-        title = xml(model.title),
+        title = xml(&common::title(model)),
         alpha = c.alpha,
         beta = c.beta,
         tau = c.tau,
@@ -337,7 +365,7 @@ fn network_file(model: &Model, pop: Population, includes: &[String]) -> String {
          \x20   <notes>{title}: {n} members of a spikepop population (written by `spikepop export --format neuroml`), \
          each a single isopotential segment.</notes>\n\n",
         id = ident(model.name),
-        title = xml(model.title),
+        title = xml(&common::title(model)),
         n = pop.ids.len(),
     );
     for f in includes {
@@ -423,8 +451,7 @@ fn lems_file(model: &Model, pop: Population, network: &str, dt: f64) -> String {
          {sel}\
          \x20       </EventOutputFile>\n\
          \x20   </Simulation>\n\n</Lems>\n",
-        // A comment holds no `--`.
-        title = xml(model.title).replace("--", "- -"),
+        title = comment(&xml(&common::title(model))),
         id = lems_stem(model),
         dur = model.default_duration,
     )
@@ -436,13 +463,14 @@ fn lems_stem(model: &Model) -> String {
 
 /// The NeuroML export's files.
 pub fn files(model: &Model, pop: Population) -> Result<Vec<File>, ExportError> {
+    check(model)?;
     let mut out = Vec::new();
     let mut includes = Vec::new();
     for (c, ch) in model.channels.iter().enumerate() {
         let name = format!("{}.channel.nml", channel_id(model, ch));
         out.push(File {
             name: name.clone(),
-            text: channel_file(model, c)?,
+            text: channel_file(model, c),
         });
         includes.push(name);
     }
@@ -522,7 +550,9 @@ def main():
     if not pynml.run_lems_with_jneuroml_neuron(LEMS, nogui=True, only_generate_scripts=True, compile_mods=False,
                                                exit_on_fail=False):
         raise SystemExit("jNeuroML could not translate %s into NEURON" % LEMS)
-    subprocess.run([nrnivmodl], check=True, stdout=subprocess.DEVNULL)
+    r = subprocess.run([nrnivmodl], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("nrnivmodl failed on jNeuroML's mechanisms:\n" + (r.stdout + r.stderr)[-3000:])
     if os.path.exists("spikes_neuroml.events"):
         os.remove("spikes_neuroml.events")
     # jNeuroML's script, with CVODE stepping each member on its own (local steps: the members do not interact).
@@ -532,7 +562,10 @@ def main():
     else:
         code = ("import %s as m; from neuron import h; s = m.NeuronSimulation(tstop=%r, abs_tol=%r, rel_tol=%r); "
                 "h.CVode().use_local_dt(1); s.run()" % (script, a.duration, a.atol, a.rtol))
-    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL)
+    # jNeuroML's script reports its own failures on stdout and exits 0: no event file means it failed.
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if r.returncode != 0 or not os.path.exists("spikes_neuroml.events"):
+        raise SystemExit("the NEURON simulation failed:\n" + (r.stdout + r.stderr)[-3000:])
     trains = {{member: [] for member in IDS}}
     with open("spikes_neuroml.events") as f:
         for line in f:
@@ -546,7 +579,7 @@ def main():
 if __name__ == "__main__":
     main()
 "#,
-        title = model.title,
+        title = common::py_doc(&common::title(model)),
         n = pop.ids.len(),
         lems = py_str(&lems),
         ids = ids.join(", "),
@@ -583,9 +616,10 @@ if __name__ == "__main__":
          with CVODE, each with its own steps (relative tolerance 1e-7, absolute 1e-8: `--rtol`, `--atol`; `--dt` \
          for the fixed step instead), and writes the spike times after the transient to `spikes_neuroml.csv`.\n\n\
          jNeuroML's translation gives NEURON one reversal potential per ion in a cell: a channel whose gates read \
-         calcium carries an ion of its own name, and the calcium carriers share `eca`, so they must share their \
-         reversal potential for NEURON (they do in the built-in models).\n\n{conv}",
-        title = model.title,
+         calcium carries an ion of its own (`ion<k>`, k its position among the channels), and the calcium \
+         carriers share `eca`, so they must share their reversal potential for NEURON (they do in the built-in \
+         models).{ks}\n\n{conv}",
+        title = common::title(model),
         name = model.name,
         n = pop.ids.len(),
         example = channel_id(model, &model.channels[0]),
@@ -602,6 +636,19 @@ if __name__ == "__main__":
         th = model.spike_threshold,
         dur = model.default_duration,
         dt = NEUROML_DT_MS,
+        ks = if model
+            .channels
+            .iter()
+            .flat_map(|c| c.gates)
+            .any(|g| matches!(g.gating, Gating::Kinetic { .. }))
+        {
+            " NeuroML declares no initial occupancy for a kinetic scheme's states: jNeuroML's NEURON translation \
+             starts them at their steady state at the initial voltage, where spikepop starts them at the model's \
+             declared fractions (below); the difference is gone long before the transient ends (the DA members \
+             fire as in spikepop to 0.2%)."
+        } else {
+            ""
+        },
         conv = common::conventions(model),
     );
     out.push(File {
@@ -785,7 +832,7 @@ mod tests {
         let g = vec![vec![1.0; spikepop_models::STG.channels.len()]];
         let f = check(&spikepop_models::STG, &g);
         assert!(f["stg_KCa.channel.nml"].contains("extends=\"baseVoltageConcDepVariable\""));
-        assert!(f["stg_KCa.channel.nml"].contains("species=\"stg_KCa\""));
+        assert!(f["stg_KCa.channel.nml"].contains("species=\"ion4\""));
         assert!(f["stg_CaT.channel.nml"].contains("species=\"ca\""));
         assert!(!f["stg_Na.channel.nml"].contains("species="));
     }

@@ -135,7 +135,7 @@ fn mechanism(model: &Model, c: usize, states: &[(String, f64)]) -> String {
          UNITS {{\n    (mA) = (milliamp)\n    (mV) = (millivolt)\n    (S) = (siemens)\n}}\n\n\
          PARAMETER {{\n    gbar = 0 (S/cm2)\n    e = {e:?} (mV)\n}}\n\n\
          ASSIGNED {{\n    v (mV)\n    {current} (mA/cm2)\n{assigned_ca}}}\n\n",
-        title = model.title,
+        title = common::title(model),
         name = ch.name,
         e = ch.reversal,
     );
@@ -178,7 +178,7 @@ fn calcium_mechanism(model: &Model) -> Option<String> {
          BREAKPOINT {{\n    SOLVE states METHOD derivimplicit\n}}\n\n\
          INITIAL {{\n    cai = {init:?}\n}}\n\n\
          DERIVATIVE states {{\n    cai' = (-alpha * ica - cai + beta * 1e-3) / tau\n}}\n",
-        title = model.title,
+        title = common::title(model),
         sfx = calcium_suffix(model),
         alpha = c.alpha,
         beta = c.beta,
@@ -301,7 +301,7 @@ def main():
 if __name__ == "__main__":
     main()
 "#,
-        title = model.title,
+        title = common::py_doc(&common::title(model)),
         n = pop.ids.len(),
         model = py_str(model.name),
         members = common::py_members(model, pop),
@@ -325,7 +325,7 @@ if __name__ == "__main__":
          with CVODE (relative and absolute tolerance 1e-8, `--rtol`, `--atol`) and records spikes with a \
          `NetCon` on `v` at {th} mV, whose crossing time CVODE interpolates; the `NetCon` re-arms when `v` falls \
          below {th} mV, where spikepop waits for a fall below {reset} mV.\n\n{conv}",
-        title = model.title,
+        title = common::title(model),
         name = model.name,
         n = pop.ids.len(),
         m = mechs.len(),

@@ -691,7 +691,14 @@ async fn export_table(
                 spikepop_export::Population { ids: &ids, g: &g },
                 format,
             )
-            .map_err(|e| ApiError::internal(format!("Cannot export: {e}")))?;
+            .map_err(|e| match e {
+                // The model, not the server: a format that cannot express it.
+                spikepop_export::ExportError::Unsupported { .. } => ApiError::with_status(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("Cannot export: {e}"),
+                ),
+                e => ApiError::internal(format!("Cannot export: {e}")),
+            })?;
             let folder = format!("{}_{}", results.model.name, format);
             let mut response = (
                 [(header::CONTENT_TYPE, "application/zip")],
