@@ -146,10 +146,11 @@ pub struct File {
 /// The files of `model`'s population `pop` for `format`, in memory.
 pub fn files(model: &Model, pop: Population, format: Format) -> Result<Vec<File>, ExportError> {
     check(model, pop)?;
+    check_model(model, format)?;
     Ok(match format {
         Format::Neuron => neuron::files(model, pop),
         Format::Brian2 => brian2::files(model, pop),
-        Format::NeuroMl => neuroml::files(model, pop)?,
+        Format::NeuroMl => neuroml::files(model, pop),
     })
 }
 

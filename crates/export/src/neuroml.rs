@@ -429,7 +429,7 @@ fn network_file(model: &Model, pop: Population, includes: &[String]) -> String {
 }
 
 /// The LEMS simulation of the network, with every member's spikes in one event file.
-fn lems_file(model: &Model, pop: Population, network: &str, dt: f64) -> String {
+fn lems_file(model: &Model, pop: Population, network: &str) -> String {
     let mut sel = String::new();
     for (k, cell) in cell_ids(pop).iter().enumerate() {
         sel.push_str(&format!(
@@ -454,6 +454,7 @@ fn lems_file(model: &Model, pop: Population, network: &str, dt: f64) -> String {
         title = comment(&xml(&common::title(model))),
         id = lems_stem(model),
         dur = model.default_duration,
+        dt = NEUROML_DT_MS,
     )
 }
 
@@ -461,9 +462,8 @@ fn lems_stem(model: &Model) -> String {
     format!("{}_population", ident(model.name))
 }
 
-/// The NeuroML export's files.
-pub fn files(model: &Model, pop: Population) -> Result<Vec<File>, ExportError> {
-    check(model)?;
+/// The NeuroML export's files, for a model that passed [`check`].
+pub fn files(model: &Model, pop: Population) -> Vec<File> {
     let mut out = Vec::new();
     let mut includes = Vec::new();
     for (c, ch) in model.channels.iter().enumerate() {
@@ -491,7 +491,7 @@ pub fn files(model: &Model, pop: Population) -> Result<Vec<File>, ExportError> {
     let lems = format!("LEMS_{stem}.xml");
     out.push(File {
         name: lems.clone(),
-        text: lems_file(model, pop, &network, NEUROML_DT_MS),
+        text: lems_file(model, pop, &network),
     });
     let ids: Vec<String> = pop.ids.iter().map(|s| py_str(s)).collect();
     let script = format!(
@@ -655,7 +655,7 @@ if __name__ == "__main__":
         name: "README.md".into(),
         text: readme,
     });
-    Ok(out)
+    out
 }
 
 /// The fixed step of the LEMS simulation file (ms), for simulators that read it as it is (`pynml LEMS_*.xml
@@ -693,11 +693,12 @@ mod tests {
     /// the files by name.
     fn check(model: &Model, g: &[Vec<f64>]) -> HashMap<String, String> {
         let ids: Vec<String> = (0..g.len()).map(|k| format!("cell {k}/a")).collect();
-        let files: HashMap<String, String> = files(model, Population { ids: &ids, g })
-            .unwrap()
-            .into_iter()
-            .map(|f| (f.name, f.text))
-            .collect();
+        let files: HashMap<String, String> =
+            crate::files(model, Population { ids: &ids, g }, crate::Format::NeuroMl)
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.name, f.text))
+                .collect();
         let mut channels = HashSet::new();
         for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".channel.nml")) {
             let doc = roxmltree::Document::parse(text).unwrap();
@@ -846,12 +847,13 @@ mod tests {
         let text = format!("{}\n[[channel.gate]]\n{gate}{}", &text[..end], &text[end..]);
         let m = parse(&text, "da2.toml").unwrap();
         let g = vec![vec![1.0; m.channels.len()]];
-        files(
+        crate::files(
             &m,
             Population {
                 ids: &["a".into()],
                 g: &g,
             },
+            crate::Format::NeuroMl,
         )
     }
 
