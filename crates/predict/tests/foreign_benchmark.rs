@@ -11,15 +11,26 @@ use spikepop_predict::Predictor;
 use spikepop_predict::benchmark::{BenchReport, Benchmark, POOLED, evaluate};
 
 fn report(model: &str) -> Option<BenchReport> {
+    report_of("foreign-small", model, 15)
+}
+
+/// The built-in network's domain x label table on the committed benchmark `benchmarks/<folder>/<model>`, which
+/// must hold at least `domains` domains.
+fn report_of(folder: &str, model: &str, domains: usize) -> Option<BenchReport> {
     if spikepop_predict::embedded_bytes(model).is_none() {
         eprintln!("no {model} weights built in; nothing to check");
         return None;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../benchmarks/foreign-small")
+        .join("../../benchmarks")
+        .join(folder)
         .join(model);
     let bench = Benchmark::read(&dir).unwrap();
-    assert!(bench.domains.len() >= 15, "{} domains", bench.domains.len());
+    assert!(
+        bench.domains.len() >= domains,
+        "{} domains",
+        bench.domains.len()
+    );
     let r = evaluate(&Predictor::embedded(model).unwrap(), &bench, None);
     eprintln!("{r}");
     Some(r)
@@ -82,6 +93,60 @@ fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
         "label accuracy {}",
         all.net.accuracy
     );
+}
+
+/// At the reference's scale (`benchmarks/foreign-240`: 240 STG cells of seed 1000 in each noise-free domain, 100
+/// with current noise; 44-124 trains per label and domain, so a coverage's sampling sd is 2-4 points): no
+/// domain where the network is confidently wrong, bursting within 0.75 / 1.25 (noise 2: g_u 1.20), tonic trains at
+/// least as well read as from their rate alone, and the 4.4 for tonic g_s met on the accurate integrator
+/// (LSODA: 4.38; its trains sampled at 10 and 20 kHz: 4.37 and 4.40). Known shortfalls (docs/predictor.md section 3), held where they are: the
+/// reference application's integrator (BDF rtol 1e-3, from rest and from a random state) is read 2-10% worse than
+/// its rate, and the loose integrator's tonic g_u (BDF rtol 1e-2) 18% worse.
+#[test]
+fn the_built_in_stg_network_at_the_reference_s_scale() {
+    let Some(r) = report_of("foreign-240", "stg", 8) else {
+        return;
+    };
+    let bdf_1e3 = ["ref-app", "random-init"];
+    for row in r.rows.iter().filter(|r| r.domain != POOLED) {
+        let (n, what) = (&row.net, format!("{} {}", row.domain, row.net.name));
+        if n.n < 40 || !["tonic", "bursting"].contains(&n.name.as_str()) {
+            continue;
+        }
+        for d in 0..2 {
+            assert!(
+                n.in1[d] >= 0.5 && n.in2[d] >= 0.8,
+                "{what}, DIC {d}: {:.1}% inside 1 sd, {:.1}% inside 2 sd",
+                100.0 * n.in1[d],
+                100.0 * n.in2[d]
+            );
+        }
+        if n.name == "bursting" {
+            assert!(
+                n.mae[0] <= 0.75 && n.mae[1] <= 1.25,
+                "{what}: MAE {:?}",
+                n.mae
+            );
+            continue;
+        }
+        let base = row
+            .baseline
+            .expect("the built-in weights carry a rate-only baseline");
+        let gs = if bdf_1e3.contains(&row.domain.as_str()) {
+            1.12
+        } else {
+            1.0
+        };
+        let gu = if row.domain == "ref-gen" { 1.2 } else { 1.0 };
+        assert!(
+            n.mae[0] <= gs * base[0] && n.mae[1] <= gu * base[1],
+            "{what}: MAE {:?} against the rate alone {base:?}",
+            n.mae
+        );
+        if row.domain == "lsoda-tight" {
+            assert!(n.mae[0] <= 4.4, "{what}: tonic g_s MAE {}", n.mae[0]);
+        }
+    }
 }
 
 /// The third model, known only from its file (`examples/models/ca1_golomb2006.toml`), with the weights trained
