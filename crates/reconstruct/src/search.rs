@@ -86,7 +86,7 @@ pub const DEFAULT_TONIC_SPREAD: f64 = 2.0;
 /// Default [`SearchSettings::bursting_spread`]: 1.4. On the bursting recordings of 240 STG cells of seed 1000
 /// integrated by another simulator (scipy's BDF at the reference's two tolerances and LSODA, sampled at 10 kHz,
 /// jittered by 0.5 ms or with 3% of spikes missed; 117 recordings each) the population's central 90% held the
-/// true g_s for 81-88% of them with 1.25 (three domains under 85%) and for 88-92% with 1.4, at 0.4-4% more
+/// true g_s for 81-88% of them with 1.25 (three domains under 85%) and for 88-92% with 1.4, at 0.6-4% more
 /// candidates; on current noise of sigma 5 (44 recordings) 91% and 95%. 1.5 gives 89-93% but leaves the
 /// README's hardest recording 6 models short of 100 within 30 N, where 1.4 costs it no more than 1.25
 /// (docs/reconstruct.md).
