@@ -111,6 +111,15 @@ pub struct Args {
     /// Augmentation: largest relative sd of the ISI noise of --p-solver-noise.
     #[arg(long, default_value_t = Augment::default().max_solver_noise)]
     max_solver_noise: f64,
+    /// Augmentation: probability that a train, clean ones included, gets a slow drift of its rate (log ISI
+    /// changing by up to --max-drift from its first interval to its last, linearly or as a relaxation, either
+    /// sign): the drift of a recorded cell, which says nothing about its DICs, unlike the start-up relaxation
+    /// of a simulated one.
+    #[arg(long, default_value_t = Augment::default().p_drift)]
+    p_drift: f64,
+    /// Augmentation: largest total change of log ISI of --p-drift (0.03: a 3% change of rate).
+    #[arg(long, default_value_t = Augment::default().max_drift)]
+    max_drift: f64,
     /// The feature version the network reads: 4 (default) adds the relaxation profile of a cell started from
     /// rest to version 3; a network for recordings of settled cells reads version 3 (docs/predictor.md).
     #[arg(long, value_name = "V", default_value_t = spikepop_predict::features::VERSION)]
@@ -167,6 +176,8 @@ pub fn run(args: Args) -> Result<()> {
             max_isi_noise: args.max_isi_noise,
             p_solver_noise: args.p_solver_noise,
             max_solver_noise: args.max_solver_noise,
+            p_drift: args.p_drift,
+            max_drift: args.max_drift,
         },
         init: match &args.init {
             Some(path) => Some(InitFrom::read(path).context("--init")?),

@@ -53,6 +53,16 @@ pub struct Augment {
     pub p_solver_noise: f64,
     /// Largest relative sd of the ISI noise of [`Augment::p_solver_noise`].
     pub max_solver_noise: f64,
+    /// Probability that a train, clean ones included, gets a slow drift of its rate: every ISI multiplied by
+    /// exp(a (1/2 - r(u))), u the ISI's midpoint as a fraction of the train's span, r a relaxation from 1 to 0
+    /// with a time constant log-uniform from 0.1 to 10 spans (nearly linear at 10), and the total change of
+    /// log ISI `a` log-uniform in magnitude from [`MIN_DRIFT`] to [`Augment::max_drift`], either sign; from a
+    /// stream of its own. A cell started from rest relaxes in a way that depends on its DICs; a recorded cell
+    /// drifts for reasons that do not (temperature, run-down, a perturbation before the recording), and a
+    /// network that never saw such drift reads it as the start-up relaxation of a cell it is not.
+    pub p_drift: f64,
+    /// Largest total change of log ISI of [`Augment::p_drift`].
+    pub max_drift: f64,
 }
 
 /// Smallest relative sd of the ISI noise of [`Augment::p_isi_noise`].
@@ -63,6 +73,15 @@ pub const MIN_SOLVER_NOISE: f64 = 1e-4;
 
 /// Mixed into the seed of the integrator's ISI noise in training.
 const SOLVER_SEED: u64 = 0x5EED_0DE5;
+
+/// Smallest total change of log ISI of the drift of [`Augment::p_drift`].
+pub const MIN_DRIFT: f64 = 1e-4;
+
+/// Time constants of the drift of [`Augment::p_drift`], in spans of the train (log-uniform between them).
+pub const DRIFT_TAU: (f64, f64) = (0.1, 10.0);
+
+/// Mixed into the seed of the drift in training.
+const DRIFT_SEED: u64 = 0x5EED_D21F;
 
 impl Default for Augment {
     fn default() -> Self {
@@ -78,6 +97,8 @@ impl Default for Augment {
             max_isi_noise: 0.2,
             p_solver_noise: 0.0,
             max_solver_noise: 0.02,
+            p_drift: 0.0,
+            max_drift: 0.03,
         }
     }
 }
@@ -97,6 +118,8 @@ impl Augment {
             max_isi_noise: 0.2,
             p_solver_noise: 0.0,
             max_solver_noise: 0.02,
+            p_drift: 0.0,
+            max_drift: 0.03,
         }
     }
 
@@ -110,6 +133,7 @@ impl Augment {
             ("--p-quantize", self.p_quantize),
             ("--p-isi-noise", self.p_isi_noise),
             ("--p-solver-noise", self.p_solver_noise),
+            ("--p-drift", self.p_drift),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 anyhow::bail!("invalid {name} {p}: expected a probability from 0 to 1");
@@ -127,16 +151,24 @@ impl Augment {
                 self.max_solver_noise
             );
         }
+        if !(MIN_DRIFT..=1.0).contains(&self.max_drift) {
+            anyhow::bail!(
+                "invalid --max-drift {}: expected a change of log ISI from {MIN_DRIFT} to 1",
+                self.max_drift
+            );
+        }
         check_jitter_ms("--max-jitter-ms", self.max_jitter_ms)?;
         check_jitter_ms("--resolution-ms", self.resolution_ms)
     }
 
     /// The augmented copy of `times` (sorted) for `stream` (e.g. epoch and sample index mixed by the caller).
     /// Deleting spikes never leaves fewer than 5 (or the original count, if smaller).
-    /// The integrator's ISI noise ([`Augment::p_solver_noise`]) comes first and the resolution jitter
-    /// ([`Augment::resolution_ms`]) last, each from a stream of its own, so that the other draws do not
-    /// depend on them.
+    /// The drift ([`Augment::p_drift`]) and the integrator's ISI noise ([`Augment::p_solver_noise`]) come
+    /// first and the resolution jitter ([`Augment::resolution_ms`]) last, each from a stream of its own, so
+    /// that the other draws do not depend on them.
     pub fn apply(&self, times: &[f64], seed: u64, stream: u64) -> Vec<f64> {
+        let drifted = self.drift(times, seed ^ DRIFT_SEED, stream);
+        let times = drifted.as_deref().unwrap_or(times);
         let solved = self.solver_noise(times, seed ^ SOLVER_SEED, stream);
         blur(
             &self.apply_unblurred(solved.as_deref().unwrap_or(times), seed, stream),
@@ -162,6 +194,24 @@ impl Augment {
         let mut out = times.to_vec();
         isi_noise(&mut out, s, &mut rng);
         Some(out)
+    }
+
+    /// `times` with the slow drift of [`Augment::p_drift`], or `None` when this train gets none (no draw at
+    /// all when the probability is 0).
+    fn drift(&self, times: &[f64], seed: u64, stream: u64) -> Option<Vec<f64>> {
+        if self.p_drift <= 0.0 || times.len() < 3 {
+            return None;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(stream);
+        if rng.random::<f64>() >= self.p_drift {
+            return None;
+        }
+        let size = MIN_DRIFT * (self.max_drift / MIN_DRIFT).powf(rng.random::<f64>());
+        let change = if rng.random::<bool>() { size } else { -size };
+        let (lo, hi) = DRIFT_TAU;
+        let tau = lo * (hi / lo).powf(rng.random::<f64>());
+        Some(drift(times, change, tau))
     }
 
     fn apply_unblurred(&self, times: &[f64], seed: u64, stream: u64) -> Vec<f64> {
@@ -203,6 +253,29 @@ impl Augment {
         }
         out
     }
+}
+
+/// `t` (sorted, 2 spikes or more) with every ISI multiplied by exp(change (1/2 - r(u))), where u is the ISI's
+/// midpoint as a fraction of the train's span and r(u) = (e^(-u/tau) - e^(-1/tau)) / (1 - e^(-1/tau)) goes from
+/// 1 to 0: log ISI changes by `change` from the first interval to the last, fastest at the start when `tau`
+/// (in spans) is small, nearly linearly when it is large. Rebuilt from the first spike.
+pub fn drift(t: &[f64], change: f64, tau: f64) -> Vec<f64> {
+    let (first, last) = (t[0], t[t.len() - 1]);
+    let span = last - first;
+    if span <= 0.0 {
+        return t.to_vec();
+    }
+    let end = (-1.0 / tau).exp();
+    let mut out = Vec::with_capacity(t.len());
+    out.push(first);
+    let mut now = first;
+    for w in t.windows(2) {
+        let u = (0.5 * (w[0] + w[1]) - first) / span;
+        let r = ((-u / tau).exp() - end) / (1.0 - end);
+        now += (w[1] - w[0]) * (change * (0.5 - r)).exp();
+        out.push(now);
+    }
+    out
 }
 
 /// Multiplies every inter-spike interval of `t` by exp(N(0, sd)) and rebuilds the train from its first spike.
@@ -636,6 +709,66 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn drift_changes_log_isi_by_its_size_from_the_first_interval_to_the_last() {
+        let t: Vec<f64> = (0..101).map(|i| 50.0 * i as f64).collect();
+        let log_isis =
+            |x: &[f64]| -> Vec<f64> { x.windows(2).map(|w| (w[1] - w[0]).ln()).collect() };
+        for (change, tau) in [(0.02, 10.0), (-0.01, 0.1), (0.05, 1.0)] {
+            let x = drift(&t, change, tau);
+            assert_eq!((x.len(), x[0]), (t.len(), t[0]));
+            let l = log_isis(&x);
+            // Monotone in the direction of `change`, by `change` up to the half intervals at either end.
+            assert!(l.windows(2).all(|w| (w[1] - w[0]) * change.signum() >= 0.0));
+            let total = l[l.len() - 1] - l[0];
+            assert!(
+                (total / change - 1.0).abs() < 0.06,
+                "{change} {tau}: {total}"
+            );
+            // A fast relaxation does most of its change in the first tenth of the train; a slow one is linear.
+            let tenth = (l[10] - l[0]) / total;
+            if tau <= 0.1 {
+                assert!(tenth > 0.55, "{tenth}");
+            } else if tau >= 10.0 {
+                assert!((tenth - 0.1).abs() < 0.02, "{tenth}");
+            }
+        }
+        // Half the trains get one (clean ones included), of sizes from 1e-4 to max_drift, both signs.
+        let a = Augment {
+            p_drift: 0.5,
+            max_drift: 0.03,
+            ..Augment::none()
+        };
+        let (mut n, mut up) = (0, 0);
+        for s in 0..400 {
+            let x = a.apply(&t, 3, s);
+            if x == t {
+                continue;
+            }
+            let l = log_isis(&x);
+            let total = l[l.len() - 1] - l[0];
+            assert!((5e-5..0.031).contains(&total.abs()), "{total}");
+            n += 1;
+            up += usize::from(total > 0.0);
+        }
+        assert!(
+            (160..240).contains(&n) && (n / 4..3 * n / 4).contains(&up),
+            "{n} {up}"
+        );
+        for bad in [
+            Augment {
+                p_drift: -0.1,
+                ..Augment::default()
+            },
+            Augment {
+                max_drift: 0.0,
+                ..Augment::default()
+            },
+        ] {
+            assert!(bad.validate().is_err());
+        }
     }
 
     #[test]

@@ -878,6 +878,9 @@ pub fn train(
             a.p_solver_noise, a.max_solver_noise
         );
     }
+    if a.p_drift > 0.0 {
+        aug += &format!(" p_drift={} max_drift={}", a.p_drift, a.max_drift);
+    }
     if cfg.features_version != crate::features::VERSION {
         aug += &format!(" features_version={}", cfg.features_version);
     }

@@ -550,6 +550,8 @@ struct TrainArgs {
     max_isi_noise: Option<f64>,
     p_solver_noise: Option<f64>,
     max_solver_noise: Option<f64>,
+    p_drift: Option<f64>,
+    max_drift: Option<f64>,
     features_version: Option<u32>,
     init: Option<PathBuf>,
 }
@@ -602,6 +604,8 @@ fn train(
             max_isi_noise: args.max_isi_noise.unwrap_or(d.max_isi_noise),
             p_solver_noise: args.p_solver_noise.unwrap_or(d.p_solver_noise),
             max_solver_noise: args.max_solver_noise.unwrap_or(d.max_solver_noise),
+            p_drift: args.p_drift.unwrap_or(d.p_drift),
+            max_drift: args.max_drift.unwrap_or(d.max_drift),
         },
         init: match &args.init {
             Some(path) => {

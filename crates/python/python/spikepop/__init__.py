@@ -591,6 +591,8 @@ def train(
     features_version: Optional[int] = None,
     p_solver_noise: Optional[float] = None,
     max_solver_noise: Optional[float] = None,
+    p_drift: Optional[float] = None,
+    max_drift: Optional[float] = None,
     threads: Optional[int] = None,
     progress: Union[bool, Callable[[int, int, str], None]] = True,
 ) -> Dict[str, Any]:
@@ -609,7 +611,8 @@ def train(
         val: validation data (default: each source's ``val.*`` set, or 10% of its targets held out).
         epochs, seed, hidden, batch, lr, loss (``gaussian`` or ``laplace``), beta: training settings.
         p_clean, max_jitter_ms, p_log_jitter, p_quantize, max_drop, p_window, resolution_ms, p_isi_noise,
-            max_isi_noise, p_solver_noise, max_solver_noise: the augmentations; features_version: the feature vector read.
+            max_isi_noise, p_solver_noise, max_solver_noise, p_drift, max_drift: the augmentations;
+            features_version: the feature vector read.
         init: weights to start from (fine-tuning).
         resume: continue an interrupted run from its last checkpoint (same settings and data).
         threads: worker threads (default: all cores).
@@ -646,6 +649,8 @@ def train(
         max_isi_noise=max_isi_noise,
         p_solver_noise=p_solver_noise,
         max_solver_noise=max_solver_noise,
+        p_drift=p_drift,
+        max_drift=max_drift,
         features_version=features_version,
         init=os.fspath(init) if init is not None else None,
     ))
