@@ -255,12 +255,16 @@ impl Augment {
     }
 }
 
-/// `t` (sorted, 2 spikes or more) with every ISI multiplied by exp(change (1/2 - r(u))), where u is the ISI's
-/// midpoint as a fraction of the train's span and r(u) = (e^(-u/tau) - e^(-1/tau)) / (1 - e^(-1/tau)) goes from
-/// 1 to 0: log ISI changes by `change` from the first interval to the last, fastest at the start when `tau`
-/// (in spans) is small, nearly linearly when it is large. Rebuilt from the first spike.
+/// `t` (sorted) with every ISI multiplied by exp(change (1/2 - r(u))), where u is the ISI's midpoint as a
+/// fraction of the train's span and r(u) = (e^(-u/tau) - e^(-1/tau)) / (1 - e^(-1/tau)) goes from 1 to 0: log
+/// ISI changes by `change` from the first interval to the last on a long train (less on a short one, whose
+/// first and last midpoints are far from the ends), fastest at the start when `tau` (in spans) is small,
+/// nearly linearly when it is large. Rebuilt from the first spike; a train of fewer than 2 spikes is returned
+/// as it is.
 pub fn drift(t: &[f64], change: f64, tau: f64) -> Vec<f64> {
-    let (first, last) = (t[0], t[t.len() - 1]);
+    let (Some(&first), Some(&last)) = (t.first(), t.last()) else {
+        return Vec::new();
+    };
     let span = last - first;
     if span <= 0.0 {
         return t.to_vec();
@@ -735,6 +739,7 @@ mod tests {
                 assert!((tenth - 0.1).abs() < 0.02, "{tenth}");
             }
         }
+        assert!(drift(&[], 0.1, 1.0).is_empty() && drift(&[5.0], 0.1, 1.0) == [5.0]);
         // Half the trains get one (clean ones included), of sizes from 1e-4 to max_drift, both signs.
         let a = Augment {
             p_drift: 0.5,

@@ -34,20 +34,22 @@ def run_cli(*args):
 
 
 def test_reconstruct_saves_exactly_the_command_lines_files(tmp_path):
-    run_cli("reconstruct", "--model", "stg", "--input", EXAMPLE, "-n", 12, "--seed", 7, "--bursting-spread", 1.25,
-            "-o", tmp_path / "cli")
-    result = spikepop.reconstruct(str(EXAMPLE), model="stg", n=12, seed=7, bursting_spread=1.25, progress=False)
+    run_cli("reconstruct", "--model", "stg", "--input", EXAMPLE, "-n", 12, "--seed", 7, "--bursting-spread", 2,
+            "--max-candidates", 250, "-o", tmp_path / "cli")
+    result = spikepop.reconstruct(str(EXAMPLE), model="stg", n=12, seed=7, bursting_spread=2.0, max_candidates=250,
+                                  progress=False)
     result.save(tmp_path / "py")
     for name in ["population.csv", "summary.csv", "run.json"]:
         assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     # What the objects hold is what the files say.
     # Five recordings, all firing, 12 models each, but for the doublets of recording 5 (acceptance about 0.03),
-    # which with the bursting spread of 1.25 (the default before 1.4, which finds all 12) finds 11 within its
-    # budget of 30 n = 360 candidates and says so.
-    assert len(result.population) == 4 * 12 + 11
+    # which with a budget of 250 candidates (the default is 30 n = 360) and the bursting spread of 2 finds 7 and
+    # says so.
+    assert len(result.population) == 4 * 12 + 7
     assert list(result.summary["ID"]) == ["1", "2", "3", "4", "5"]
-    assert list(result.summary["status"]) == ["ok"] * 4 + ["budget spent: 11 of 12 verified"]
-    assert result.settings["seed"] == 7 and result.settings["n"] == 12 and result.settings["bursting_spread"] == 1.25
+    assert list(result.summary["status"]) == ["ok"] * 4 + ["budget spent: 7 of 12 verified"]
+    assert result.settings["seed"] == 7 and result.settings["n"] == 12 and result.settings["bursting_spread"] == 2.0
+    assert result.settings["max_candidates"] == 250
     assert result.settings["tolerances"]["rate"] == 0.1
 
 
@@ -139,7 +141,10 @@ def test_the_quickstart_runs():
     script = ROOT / "examples" / "python" / "quickstart.py"
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
     assert out.returncode == 0, out.stderr
-    assert "5 recordings, 5 ok, 250 models" in out.stdout
+    # 50 models for each of the five recordings within a budget of 1,500, but for the doublets of recording 5
+    # (acceptance about 0.03), which finds 44 and says so.
+    assert "5 recordings, 4 ok, 244 models" in out.stdout
+    assert "budget spent: 44 of 50 verified" in out.stdout
     assert (ROOT / "out" / "quickstart.png").stat().st_size > 10_000
 
 

@@ -87,14 +87,15 @@ pub const DEFAULT_TONIC_SPREAD: f64 = 2.0;
 /// integrated by another simulator (scipy's BDF at the reference's two tolerances and LSODA, sampled at 10 kHz,
 /// jittered by 0.5 ms or with 3% of spikes missed; 117 recordings each), settled or relaxing (57 each) or with
 /// current noise of sigma 5 (44), the population's central 90% held the true g_s for 87.7-95.5% of them with
-/// 1.7 and for 81-93% with 1.4 (four of nine domains under 85%), at 0.6-4% more candidates; the README's
-/// example costs no more (4,119 candidates against 4,143). The built-in STG network of session 21 predicts
+/// 1.7 and for 81-93% with 1.4 (drop03's 81% under 85%), at -1% to +4% candidates; the README's example costs
+/// no more (4,119 candidates against 4,143). The built-in STG network of session 21 predicts
 /// bursting g_s with a 6% narrower sd than the one 1.4 was chosen for (docs/reconstruct.md).
 pub const DEFAULT_BURSTING_SPREAD: f64 = 1.7;
 
 /// Default [`SearchSettings::tonic_rate_share`]: on trains spikepop did not simulate, a quarter of the targets
-/// from the tonic rate reading puts the true DICs of settled STG cells inside their population's central 90%
-/// in 92% of recordings (69% with none) and leaves the other domains within one or two recordings of where
+/// from the tonic rate reading put the true DICs of relaxing STG cells (what the benchmark called settled
+/// before session 21), which the network then built in read confidently wrong, inside their population's
+/// central 90% in 92% of recordings (69% with none) and leaves the other domains within one or two recordings of where
 /// they were (84% of the nine domains' tonic recordings contained without it, 83% with it);
 /// half of them costs 5-15 points in most domains, as the population's quantiles follow the rate's wider
 /// distribution (docs/reconstruct.md).
@@ -143,7 +144,7 @@ pub struct SearchSettings {
     /// For tonic recordings with a rate-only reading (the predictor's rate baseline at the recording's firing
     /// rate, [`reconstruct_with_rate`]), the share of DIC targets drawn from that reading instead of the
     /// prediction, from 0 to 1. A noise-free tonic train says little beyond its rate, and the network reads
-    /// the rest confidently wrong for some cells (a settled cell, another integrator); the rate-only reading
+    /// the rest confidently wrong for some cells (a drifting rate, another integrator); the rate-only reading
     /// spans every DIC of the training range that fires at that rate, so the population covers them too
     /// (see [`DEFAULT_TONIC_RATE_SHARE`]).
     pub tonic_rate_share: f64,

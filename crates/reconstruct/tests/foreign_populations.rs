@@ -157,9 +157,9 @@ fn stg_tonic_populations_contain_settled_cells() {
 }
 
 /// STG bursting cells whose trains lost 3% of their spikes, at the reference's scale (240 cells, 117 bursting
-/// recordings): with the default bursting spread (1.7) 90% / 97% (86% with 1.4, the default before session 21
-/// whose network had a 6% wider bursting sd, and 81% with 1.25; 20 recordings of the small benchmark move by 5
-/// points a recording, which hid it).
+/// recordings, searched from this file of bursting recordings alone): with the default bursting spread (1.7)
+/// 90% / 97%, with 1.4 86% (the network built in before session 21, whose bursting sd was 6% wider: 89% with
+/// 1.4, 81% with 1.25); 20 recordings of the small benchmark move by 5 points a recording, which hid it.
 #[test]
 fn stg_bursting_populations_contain_cells_with_missed_spikes() {
     let Some((s, u, n)) = contained(
