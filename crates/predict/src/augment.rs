@@ -181,16 +181,8 @@ impl Augment {
     /// `times` with the integrator's ISI noise of [`Augment::p_solver_noise`], or `None` when this train
     /// gets none (no draw at all when the probability is 0).
     fn solver_noise(&self, times: &[f64], seed: u64, stream: u64) -> Option<Vec<f64>> {
-        if self.p_solver_noise <= 0.0 {
-            return None;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(stream);
-        if rng.random::<f64>() >= self.p_solver_noise {
-            return None;
-        }
-        let s =
-            MIN_SOLVER_NOISE * (self.max_solver_noise / MIN_SOLVER_NOISE).powf(rng.random::<f64>());
+        let mut rng = chosen(self.p_solver_noise, seed, stream)?;
+        let s = log_uniform(MIN_SOLVER_NOISE, self.max_solver_noise, rng.random());
         let mut out = times.to_vec();
         isi_noise(&mut out, s, &mut rng);
         Some(out)
@@ -199,18 +191,13 @@ impl Augment {
     /// `times` with the slow drift of [`Augment::p_drift`], or `None` when this train gets none (no draw at
     /// all when the probability is 0).
     fn drift(&self, times: &[f64], seed: u64, stream: u64) -> Option<Vec<f64>> {
-        if self.p_drift <= 0.0 || times.len() < 3 {
+        if times.len() < 3 {
             return None;
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(stream);
-        if rng.random::<f64>() >= self.p_drift {
-            return None;
-        }
-        let size = MIN_DRIFT * (self.max_drift / MIN_DRIFT).powf(rng.random::<f64>());
+        let mut rng = chosen(self.p_drift, seed, stream)?;
+        let size = log_uniform(MIN_DRIFT, self.max_drift, rng.random());
         let change = if rng.random::<bool>() { size } else { -size };
-        let (lo, hi) = DRIFT_TAU;
-        let tau = lo * (hi / lo).powf(rng.random::<f64>());
+        let tau = log_uniform(DRIFT_TAU.0, DRIFT_TAU.1, rng.random());
         Some(drift(times, change, tau))
     }
 
@@ -231,7 +218,7 @@ impl Augment {
         let mut out = drop_spikes(t, p_drop, &mut rng);
         // The extra draws only when asked for, so that settings without it keep their streams.
         if self.p_isi_noise > 0.0 && rng.random::<f64>() < self.p_isi_noise {
-            let s = MIN_ISI_NOISE * (self.max_isi_noise / MIN_ISI_NOISE).powf(rng.random::<f64>());
+            let s = log_uniform(MIN_ISI_NOISE, self.max_isi_noise, rng.random());
             isi_noise(&mut out, s, &mut rng);
         }
         let u = rng.random::<f64>();
@@ -240,19 +227,35 @@ impl Augment {
             && self.max_jitter_ms > MIN_LOG_JITTER_MS
             && rng.random::<f64>() < self.p_log_jitter
         {
-            MIN_LOG_JITTER_MS * (self.max_jitter_ms / MIN_LOG_JITTER_MS).powf(u)
+            log_uniform(MIN_LOG_JITTER_MS, self.max_jitter_ms, u)
         } else {
             self.max_jitter_ms * u
         };
         jitter(&mut out, sd, &mut rng);
         if self.p_quantize > 0.0 && rng.random::<f64>() < self.p_quantize {
-            let (lo, hi) = QUANTIZE_MS;
-            let step = lo * (hi / lo).powf(rng.random::<f64>());
+            let step = log_uniform(QUANTIZE_MS.0, QUANTIZE_MS.1, rng.random());
             let offset = step * rng.random::<f64>();
             quantize(&mut out, step, offset);
         }
         out
     }
+}
+
+/// The stream of an augmentation that draws from a stream of its own (`seed`, `stream`), when it is chosen for
+/// this train with probability `p`: `None` otherwise, and without a draw when `p` is 0, so that settings
+/// without it keep their streams.
+fn chosen(p: f64, seed: u64, stream: u64) -> Option<ChaCha8Rng> {
+    if p <= 0.0 {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    (rng.random::<f64>() < p).then_some(rng)
+}
+
+/// The log-uniform value from `lo` to `hi` for the uniform draw `u` in [0, 1).
+fn log_uniform(lo: f64, hi: f64, u: f64) -> f64 {
+    lo * (hi / lo).powf(u)
 }
 
 /// `t` (sorted) with every ISI multiplied by exp(change (1/2 - r(u))), where u is the ISI's midpoint as a
@@ -556,6 +559,14 @@ mod tests {
         assert!(Augment::default().validate().is_ok());
         for bad in [
             Augment {
+                p_drift: -0.1,
+                ..Augment::default()
+            },
+            Augment {
+                max_drift: 0.0,
+                ..Augment::default()
+            },
+            Augment {
                 p_clean: 1.5,
                 ..Augment::default()
             },
@@ -762,18 +773,6 @@ mod tests {
             (160..240).contains(&n) && (n / 4..3 * n / 4).contains(&up),
             "{n} {up}"
         );
-        for bad in [
-            Augment {
-                p_drift: -0.1,
-                ..Augment::default()
-            },
-            Augment {
-                max_drift: 0.0,
-                ..Augment::default()
-            },
-        ] {
-            assert!(bad.validate().is_err());
-        }
     }
 
     #[test]
