@@ -6,8 +6,8 @@
 Reads the five bundled recordings, predicts their dynamic input conductances (DICs), builds a verified
 population of 50 models per recording, saves the same files as `spikepop reconstruct`, and plots the
 populations in the DIC plane (g_s, g_u) and the distributions of their maximal conductances. Recording 5 fires
-doublets that few models reproduce: within its budget (30 candidates per model wanted) it finds 44 of its 50 and
-its status says so (`max_candidates=` raises the budget).
+doublets that few models reproduce: it needs about 1,100 of its budget of 1,500 candidates (30 per model wanted);
+when a budget runs out, the recording's status says how many models it found (`max_candidates=` raises it).
 """
 
 from pathlib import Path

@@ -39,7 +39,10 @@ fn report_of(folder: &str, model: &str, domains: usize) -> Option<BenchReport> {
 /// STG: calibrated per label over all domains, never confidently wrong in one, better than the rate alone on
 /// tonic trains, and as good as ever on bursting ones. The 1-sd coverage may exceed the band's 76% (up to 85%):
 /// bursting errors are lighter-tailed than a Gaussian, and the sd that keeps 2-sd coverage at most 98% then
-/// covers about 81% at 1 sd.
+/// covers about 81% at 1 sd. The 2-sd coverage has no upper bound here: the 20 tonic cells of this benchmark are
+/// the same cells in every domain, so their pooled coverage moves like that of 20 trains (the built-in network
+/// holds 255 of their 256 tonic g_u inside 2 sd, 1-sd coverage 77.7%); the bands are asserted on the 240 cells of
+/// `benchmarks/foreign-240` (below).
 #[test]
 fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
     let Some(r) = report("stg") else {
@@ -51,7 +54,7 @@ fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
         assert!(n.n >= 200, "{label}: {} trains", n.n);
         for d in 0..2 {
             assert!(
-                (0.58..=0.85).contains(&n.in1[d]) && (0.88..=0.99).contains(&n.in2[d]),
+                (0.58..=0.85).contains(&n.in1[d]) && n.in2[d] >= 0.88,
                 "{label}, DIC {d}: {:.1}% inside 1 sd, {:.1}% inside 2 sd",
                 100.0 * n.in1[d],
                 100.0 * n.in2[d]
@@ -99,13 +102,18 @@ fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
 /// At the reference's scale (`benchmarks/foreign-240`: 240 STG cells of seed 1000 in eight noise-free domains, the
 /// first 120 settled for 36 s and the same 120 relaxing from another integrator's cycle, the first 100 with
 /// current noise of sigma 2, 5 and 10; 39-124 trains per label and domain, so a 2-sd coverage's sampling sd is 2-4 points): no domain
-/// where the network is confidently wrong (at least 50% inside 1 sd and 80% inside 2 sd in every row), bursting
-/// within 0.75 / 1.25, tonic trains at least as well read as from their rate alone, and LSODA's tonic g_s at
-/// today's 4.54 (the network that read a start from rest had 4.38 there, and 6.55 with 64.5% inside 2 sd on the
-/// relaxing cells). Known shortfalls (docs/predictor.md section 3), held where they are so that they cannot grow
-/// unseen: tonic g_s on the reference application's integrator (BDF rtol 1e-3) and on settled cells 1.3% worse
-/// than the rate alone, tonic g_u 18% worse on the loose integrator (BDF rtol 1e-2), 14% on relaxing cells and
-/// 3% on settled ones.
+/// where the network is confidently wrong (at least 50% inside 1 sd and 80% inside 2 sd in every row), pooled
+/// over the thirteen domains inside issue 21's bands (60-76% inside 1 sd, 90-98% inside 2 sd, per label and
+/// DIC), bursting within 0.75 / 1.25, tonic trains at least as well read as from their rate alone, LSODA's tonic
+/// g_s at today's 4.53 (the network that read a start from rest had 4.38 there, and 6.55 with 64.5% inside 2 sd
+/// on the relaxing cells), and noisy trains (sigma 5) at today's 1.71 / 1.20 (the network of session 21: 1.87 /
+/// 1.31). The rate-only regressor is fitted on the weights' own training trains, more than half of them noisy
+/// since session 22, which makes its g_u reading of noise-free tonic trains worse (2.9-3.7 against 2.2-2.4 when
+/// fitted on noise-free trains alone): tonic g_u is therefore also held at today's figures, at most 2.45 in every
+/// domain but the loose integrator's (2.80, with 2.85 allowed). Known shortfalls (docs/predictor.md section 3),
+/// held where they are so that they cannot grow unseen: tonic g_s on the reference application's integrator
+/// (BDF rtol 1e-3) 0.2% worse than the rate alone and on settled cells 2.5% worse (the network reads them at
+/// 5.15, as in session 21; the rate alone got 1% better with the noisy training trains).
 #[test]
 fn the_built_in_stg_network_at_the_reference_s_scale() {
     let Some(r) = report_of("foreign-240", "stg", 13) else {
@@ -151,7 +159,7 @@ fn the_built_in_stg_network_at_the_reference_s_scale() {
             .expect("the built-in weights carry a rate-only baseline");
         let (gs, gu) = match row.domain.as_str() {
             "ref-app" => (1.02, 1.0),
-            "settled" => (1.02, 1.05),
+            "settled" => (1.03, 1.05),
             "ref-gen" => (1.0, 1.2),
             "relaxing" => (1.0, 1.15),
             _ => (1.0, 1.0),
@@ -164,7 +172,26 @@ fn the_built_in_stg_network_at_the_reference_s_scale() {
         if row.domain == "lsoda-tight" {
             assert!(n.mae[0] <= 4.6, "{what}: tonic g_s MAE {}", n.mae[0]);
         }
+        let gu_cap = if row.domain == "ref-gen" { 2.85 } else { 2.45 };
+        assert!(n.mae[1] <= gu_cap, "{what}: tonic g_u MAE {}", n.mae[1]);
     }
+    for label in ["tonic", "bursting"] {
+        let n = &r.row(POOLED, label).unwrap().net;
+        for d in 0..2 {
+            assert!(
+                (0.6..=0.76).contains(&n.in1[d]) && (0.9..=0.98).contains(&n.in2[d]),
+                "pooled {label}, DIC {d}: {:.1}% inside 1 sd, {:.1}% inside 2 sd",
+                100.0 * n.in1[d],
+                100.0 * n.in2[d]
+            );
+        }
+    }
+    let noisy = &r.row("noise5", "all").unwrap().net;
+    assert!(
+        noisy.mae[0] <= 1.75 && noisy.mae[1] <= 1.22,
+        "noise5: MAE {:?}",
+        noisy.mae
+    );
 }
 
 /// The third model, known only from its file (`examples/models/ca1_golomb2006.toml`), with the weights trained

@@ -89,7 +89,8 @@ pub const DEFAULT_TONIC_SPREAD: f64 = 2.0;
 /// current noise of sigma 5 (44), the population's central 90% held the true g_s for 87.7-95.5% of them with
 /// 1.7 and for 81-93% with 1.4 (drop03's 81% under 85%), at -1% to +4% candidates; the README's example costs
 /// no more (4,119 candidates against 4,143). The built-in STG network of session 21 predicts
-/// bursting g_s with a 6% narrower sd than the one 1.4 was chosen for (docs/reconstruct.md).
+/// bursting g_s with a 6% narrower sd than the one 1.4 was chosen for; with the network of session 22, 1.7 holds
+/// 87.7-95.7% (docs/reconstruct.md).
 pub const DEFAULT_BURSTING_SPREAD: f64 = 1.7;
 
 /// Default [`SearchSettings::tonic_rate_share`]: on trains spikepop did not simulate, a quarter of the targets

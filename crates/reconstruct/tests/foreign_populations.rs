@@ -138,7 +138,8 @@ fn da_tonic_populations_contain_cells_of_another_integrator() {
 }
 
 /// STG cells that have fired for 36 s (scipy's BDF): their trains are periodic, so the rate is nearly all they
-/// say. With a quarter of the targets from the tonic rate reading: 85% / 92% of 13 recordings. (On the cells the
+/// say. With a quarter of the targets from the tonic rate reading: 85% / 92% of 13 recordings (the network of
+/// session 22 with its tonic rate reading fitted on all its training trains, more than half noisy: 77% / 100%). (On the cells the
 /// benchmark called settled before session 21, now its `relaxing` domain, the network then built in read some
 /// trains confidently wrong, c0007: g_s 0.42 +- 0.85, true 6.80; the rate's share held 92% / 100%, 69% / 92%
 /// without it.)
@@ -159,7 +160,8 @@ fn stg_tonic_populations_contain_settled_cells() {
 /// STG bursting cells whose trains lost 3% of their spikes, at the reference's scale (240 cells, 117 bursting
 /// recordings, searched from this file of bursting recordings alone): with the default bursting spread (1.7)
 /// 90% / 97%, with 1.4 86% (the network built in before session 21, whose bursting sd was 6% wider: 89% with
-/// 1.4, 81% with 1.25); 20 recordings of the small benchmark move by 5 points a recording, which hid it.
+/// 1.4, 81% with 1.25); 20 recordings of the small benchmark move by 5 points a recording, which hid it. (The
+/// network of session 22 holds 91.5% / 97.4% of the whole domain's bursting recordings, docs/reconstruct.md.)
 #[test]
 fn stg_bursting_populations_contain_cells_with_missed_spikes() {
     let Some((s, u, n)) = contained(
