@@ -83,14 +83,10 @@ pub const BUDGET_PER_MODEL: usize = 30;
 /// central 90% (docs/reconstruct.md).
 pub const DEFAULT_TONIC_SPREAD: f64 = 2.0;
 
-/// Default [`SearchSettings::bursting_spread`]: 1.7. On the bursting recordings of 240 STG cells of seed 1000
-/// integrated by another simulator (scipy's BDF at the reference's two tolerances and LSODA, sampled at 10 kHz,
-/// jittered by 0.5 ms or with 3% of spikes missed; 117 recordings each), settled or relaxing (57 each) or with
-/// current noise of sigma 5 (44), the session-21 network's populations held the true g_s for 87.7-95.5% of them with
-/// 1.7 and for 81-93% with 1.4 (drop03's 81% under 85%), at -1% to +4% candidates; the README's example cost
-/// no more (4,119 candidates against 4,143). The STG network built in during session 21 predicted
-/// bursting g_s with a 6% narrower sd than the one 1.4 was chosen for; with the network of session 22, 1.7 holds
-/// 87.7-95.7% (docs/reconstruct.md) and the README's example costs 4,514 candidates.
+/// Default [`SearchSettings::bursting_spread`]: on the bursting recordings of 240 STG cells that spikepop did not
+/// simulate (other integrators, sampling, jitter, missed spikes, settled and noisy cells), 1.7 puts the true g_s
+/// inside the population's central 90% for 87.7-95.7% of them in every domain; it replaced 1.4, which held 81% of
+/// the recordings with missed spikes for up to 4% fewer candidates (docs/reconstruct.md).
 pub const DEFAULT_BURSTING_SPREAD: f64 = 1.7;
 
 /// Default [`SearchSettings::tonic_rate_share`]: on trains spikepop did not simulate, a quarter of the targets
