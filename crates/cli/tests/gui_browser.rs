@@ -503,6 +503,8 @@ async fn a_user_checks_and_moves_the_spike_threshold_of_a_voltage_recording() {
         t.contains("not a voltage in mV")
     })
     .await;
+    // Ends the browser session: stopping chromedriver alone leaves its Chromium running.
+    c.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
