@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use spikepop_predict::Predictor;
-use spikepop_predict::train::{COVERAGE_1SD, COVERAGE_2SD, calibrate_on, fit_tonic_rate_reading};
+use spikepop_predict::train::{
+    COVERAGE_1SD, COVERAGE_2SD, calibrate_on, fit_pattern_bound, fit_tonic_rate_reading,
+};
 
 use crate::output::{model_by_name, with_threads, write_atomic};
 
@@ -25,7 +27,7 @@ pub struct Args {
     #[arg(
         long,
         value_name = "DIR_OR_FILE",
-        required_unless_present = "rate_data",
+        required_unless_present_any = ["rate_data", "pattern_data"],
         value_delimiter = ','
     )]
     data: Vec<PathBuf>,
@@ -34,6 +36,11 @@ pub struct Args {
     /// existed; give the weights' own training data. Without `--data`, the temperatures stay as they are.
     #[arg(long, value_name = "DIR_OR_FILE", value_delimiter = ',')]
     rate_data: Vec<PathBuf>,
+    /// Training trains to fit the bound of irregular patterns on (the most irregular of the trains labelled
+    /// irregular: a train beyond it, such as a Poisson train, is out of the predictor's domain, `ood` =
+    /// `pattern`), for weights trained before it existed; give the weights' own training data.
+    #[arg(long, value_name = "DIR_OR_FILE", value_delimiter = ',')]
+    pattern_data: Vec<PathBuf>,
     /// Weights to recalibrate (default: the weights built into spikepop).
     #[arg(long, value_name = "W")]
     weights: Option<PathBuf>,
@@ -63,6 +70,13 @@ pub fn run(args: Args) -> Result<()> {
             fit_tonic_rate_reading(&mut w, &args.rate_data)
         })??)
     };
+    let pattern = if args.pattern_data.is_empty() {
+        None
+    } else {
+        Some(with_threads(args.threads, || {
+            fit_pattern_bound(&mut w, &args.pattern_data)
+        })??)
+    };
     let bytes = w.to_bytes();
     write_atomic(&args.output, |out| {
         out.write_all(&bytes)?;
@@ -82,6 +96,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if let Some(n) = tonic {
         eprintln!("fitted the tonic rate-only reading on {n} tonic trains");
+    }
+    if let Some((n, b)) = pattern {
+        eprintln!("fitted the bound of irregular patterns on {n} irregular trains: {b:.3}");
     }
     eprintln!("written to {}", args.output.display());
     Ok(())

@@ -265,6 +265,22 @@ fn train_resume_evaluate_and_predict() {
         p(&recal),
     ]));
     assert!(e.contains("trained for the stg model"), "{e}");
+    // The bound of irregular patterns needs 100 irregular trains; these noise-free trains have few.
+    let e = err(&spikepop(&[
+        "calibrate",
+        "--model",
+        "stg",
+        "--pattern-data",
+        p(&data),
+        "--weights",
+        p(&w),
+        "-o",
+        p(&recal),
+    ]));
+    assert!(
+        e.contains(p(&data)) && e.contains("irregular trains") && e.contains("at least 100"),
+        "{e}"
+    );
 
     let input = dir.path().join("in.csv");
     std::fs::write(
@@ -769,6 +785,54 @@ fn long_and_foreign_trains_get_honest_predictions() {
         num(row, "sd_g_s") >= 10.0 && num(row, "sd_g_u") >= 5.0,
         "{row:?}"
     );
+}
+
+/// Poisson trains at a rate STG cells fire at (10 Hz, a minute each) are irregular at every time scale, as no
+/// irregular training train of the STG model is: out of domain (`pattern`), with at least the training spread.
+/// Gamma-2 renewal trains of the same rate (CV about 0.71) are irregular the way a noisy cell can be: not flagged.
+#[test]
+fn a_poisson_train_at_a_cell_s_rate_is_out_of_domain() {
+    if !built_in("stg") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, flagged) in [("poisson", true), ("irregular", false)] {
+        let input = dir.path().join(format!("{kind}.csv"));
+        ok(&spikepop(&[
+            "synth",
+            "--kind",
+            kind,
+            "--rate",
+            "10",
+            "--duration",
+            "60000",
+            "-n",
+            "20",
+            "--seed",
+            "8",
+            "-o",
+            p(&input),
+        ]));
+        let out = dir.path().join(format!("{kind}-dics.csv"));
+        ok(&spikepop(&[
+            "predict",
+            "--model",
+            "stg",
+            "--input",
+            p(&input),
+            "-o",
+            p(&out),
+        ]));
+        let rows = predictions(&out);
+        assert_eq!(rows.len(), 20);
+        for row in &rows {
+            assert_eq!(row["ood"].contains("pattern"), flagged, "{kind}: {row:?}");
+            if flagged {
+                let sd: f64 = row["sd_g_s"].parse().unwrap();
+                assert!(sd >= 10.0, "{row:?}");
+            }
+        }
+    }
 }
 
 /// `evaluate --benchmark` refuses a folder without a manifest, naming it, and one whose domain file is

@@ -22,6 +22,7 @@ pub mod eval;
 pub mod features;
 pub mod net;
 pub mod output;
+pub mod pattern;
 #[cfg(feature = "train")]
 pub mod samples;
 #[cfg(feature = "train")]
@@ -68,6 +69,9 @@ impl Ood {
     pub const WINDOWS: Ood = Ood(2);
     /// The train's firing rate is outside the rates of the training trains.
     pub const RATE: Ood = Ood(4);
+    /// The train is irregular beyond every irregular training train, as a Poisson process is
+    /// ([`pattern`]).
+    pub const PATTERN: Ood = Ood(8);
 
     /// No reason: in the domain.
     pub fn is_empty(self) -> bool {
@@ -79,12 +83,13 @@ impl Ood {
         self.0 & other.0 == other.0
     }
 
-    /// The reasons' names (`range`, `windows`, `rate`), in that order.
+    /// The reasons' names (`range`, `windows`, `rate`, `pattern`), in that order.
     pub fn names(self) -> Vec<&'static str> {
         [
             (Ood::RANGE, "range"),
             (Ood::WINDOWS, "windows"),
             (Ood::RATE, "rate"),
+            (Ood::PATTERN, "pattern"),
         ]
         .into_iter()
         .filter(|(o, _)| self.contains(*o))
@@ -378,6 +383,17 @@ impl Predictor {
             return Prediction::Silent;
         }
         let (mut output, disagree) = combine(firing.iter().map(|(_, o)| o));
+        // The classifier's label that most windows carry.
+        let mut counts = [0usize; features::LABELS.len()];
+        for (l, _) in &firing {
+            if let Some(i) = features::label_index(*l) {
+                counts[i] += 1;
+            }
+        }
+        let top = (0..counts.len())
+            .max_by_key(|&i| (counts[i], usize::MAX - i))
+            .unwrap_or(0);
+        let true_label = features::LABELS[top];
         let mut ood = if disagree {
             Ood::WINDOWS
         } else {
@@ -396,21 +412,17 @@ impl Predictor {
                 ood = ood | Ood::RATE;
             }
         }
+        if w.irregular_bound
+            .is_some_and(|b| pattern::beyond(train, true_label, b))
+        {
+            ood = ood | Ood::PATTERN;
+        }
         if !ood.is_empty() {
             widen(&mut output, w);
         }
-        let mut counts = [0usize; features::LABELS.len()];
-        for (l, _) in &firing {
-            if let Some(i) = features::label_index(*l) {
-                counts[i] += 1;
-            }
-        }
-        let top = (0..counts.len())
-            .max_by_key(|&i| (counts[i], usize::MAX - i))
-            .unwrap_or(0);
         Prediction::Spiking {
             label: features::LABELS[output.label_index()],
-            true_label: features::LABELS[top],
+            true_label,
             output,
             ood,
             windows: read.len(),

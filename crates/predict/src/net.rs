@@ -9,7 +9,9 @@
 //!
 //! File layout (safetensors, every tensor float32, `W` stored as `[d_in, d_out]`): `x_mean`, `x_sd` `[F]`;
 //! `y_mean`, `y_sd` `[2]`; `hidden.<k>.weight` `[d_in, d_out]` and `hidden.<k>.bias` `[d_out]` for
-//! k = 0, 1, ...; `head.weight` `[H, 4 + C]`, `head.bias` `[4 + C]`; `temperature` `[C, 2]`. Metadata:
+//! k = 0, 1, ...; `head.weight` `[H, 4 + C]`, `head.bias` `[4 + C]`; `temperature` `[C, 2]`; optionally the
+//! rate-only regressors `rate_baseline.*` and `tonic_rate_baseline.*` and the bound of irregular patterns
+//! `irregular_bound` `[1]` ([`crate::pattern`]). Metadata:
 //! `format` = `spikepop-predict`, `model` (stg or da), `features_version`, `labels` (comma-separated),
 //! `activation` = `silu`, `sd_floor`, `resolution_ms` (only when > 0; see [`crate::augment::blur`]), and
 //! free-form training notes.
@@ -178,6 +180,9 @@ pub struct Weights {
     /// the weights have one: what a tonic train's rate says about its DICs, from which `spikepop reconstruct`
     /// draws part of a tonic population's targets.
     pub tonic_rate_baseline: Option<crate::baseline::RateBaseline>,
+    /// The most irregular pattern of the training trains (tensor `irregular_bound` `[1]`), when the weights
+    /// have one: an irregular train beyond it is out of the domain ([`crate::pattern`]).
+    pub irregular_bound: Option<f32>,
 }
 
 /// Why a weights file cannot be used.
@@ -483,6 +488,9 @@ impl Weights {
                 ));
             }
         }
+        if let Some(b) = self.irregular_bound {
+            tensors.push(("irregular_bound".into(), vec![1], vec![b]));
+        }
         let mut meta: BTreeMap<String, String> = self.notes.clone();
         meta.insert("format".into(), FORMAT.into());
         meta.insert("model".into(), self.model.clone());
@@ -693,6 +701,16 @@ impl Weights {
             };
         let rate_baseline = baseline("rate_baseline")?;
         let tonic_rate_baseline = baseline("tonic_rate_baseline")?;
+        let irregular_bound = match st.tensor("irregular_bound") {
+            Err(_) => None,
+            Ok(_) => {
+                let b = tensor("irregular_bound", &[1])?[0];
+                if b < 0.0 {
+                    return Err(WeightsError::Value("irregular_bound".into()));
+                }
+                Some(b)
+            }
+        };
         const FIXED: [&str; 8] = [
             "format",
             "model",
@@ -722,6 +740,7 @@ impl Weights {
             features_version,
             rate_baseline,
             tonic_rate_baseline,
+            irregular_bound,
         })
     }
 }
@@ -764,6 +783,7 @@ pub(crate) mod tests {
             features_version: features::VERSION,
             rate_baseline: None,
             tonic_rate_baseline: None,
+            irregular_bound: None,
         }
     }
 
@@ -880,10 +900,25 @@ pub(crate) mod tests {
             let with = Weights {
                 rate_baseline: all,
                 tonic_rate_baseline: tonic,
+                irregular_bound: None,
                 ..w.clone()
             };
             assert_eq!(Weights::from_bytes(&with.to_bytes()).unwrap(), with);
         }
+        // The bound of irregular patterns: kept when present, refused when negative.
+        let with = Weights {
+            irregular_bound: Some(0.8),
+            ..w.clone()
+        };
+        let bytes = with.to_bytes();
+        assert_eq!(Weights::from_bytes(&bytes).unwrap(), with);
+        assert!(!String::from_utf8_lossy(&w.to_bytes()).contains("irregular_bound"));
+        let negative = Weights {
+            irregular_bound: Some(-0.8),
+            ..w.clone()
+        };
+        let e = Weights::from_bytes(&negative.to_bytes()).unwrap_err();
+        assert!(e.to_string().contains("irregular_bound"), "{e}");
         assert_eq!(w.n_params(), N_FEATURES * 16 + 16 + 16 * 8 + 8 + 8 * 7 + 7);
         // The resolution is written only when set, so files without it read as 0.
         assert!(!String::from_utf8_lossy(&w.to_bytes()).contains("resolution_ms"));

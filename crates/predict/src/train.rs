@@ -421,6 +421,7 @@ fn init_weights(
         features_version: cfg.features_version,
         rate_baseline: None,
         tonic_rate_baseline: None,
+        irregular_bound: None,
     }
 }
 
@@ -485,6 +486,25 @@ pub fn fit_tonic_rate_reading(w: &mut Weights, data: &[PathBuf]) -> Result<usize
     w.tonic_rate_baseline = Some(b);
     w.notes.insert("tonic_rate_data".into(), sources);
     Ok(n)
+}
+
+/// Fits the bound of irregular patterns of `w` ([`Weights::irregular_bound`], [`crate::pattern::fit`]) on the
+/// training trains of `data` (files or folders, [`crate::samples::read_all`]), for weights trained before it
+/// existed, and records the data in its notes (`pattern_data`). Returns the irregular trains used and the
+/// bound; an error, naming the data, with fewer than [`crate::pattern::MIN_TRAINS`] irregular trains.
+pub fn fit_pattern_bound(w: &mut Weights, data: &[PathBuf]) -> Result<(usize, f32)> {
+    let samples = crate::samples::read_all(data)?;
+    let sources = joined(data);
+    let (b, n) = crate::pattern::fit(&samples);
+    let Some(b) = b else {
+        bail!(
+            "{sources}: {n} irregular trains; expected at least {} to fit the bound of irregular patterns on",
+            crate::pattern::MIN_TRAINS
+        );
+    };
+    w.irregular_bound = Some(b);
+    w.notes.insert("pattern_data".into(), sources);
+    Ok((n, b))
 }
 
 /// Firing trains (3 spikes or more) [`calibrate_on`] needs at the least.
@@ -887,6 +907,7 @@ pub fn train(
     w.notes.insert("augment".into(), aug);
     w.rate_baseline = crate::baseline::RateBaseline::fit(train, BASELINE_BINS);
     w.tonic_rate_baseline = crate::baseline::RateBaseline::fit_tonic(train, BASELINE_BINS);
+    w.irregular_bound = crate::pattern::fit(train).0;
     Ok(Trained {
         weights: w,
         history,

@@ -97,6 +97,14 @@ fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
         "label accuracy {}",
         all.net.accuracy
     );
+    // Every domain is the model's own (noisy, sampled, jittered, an hour long): no train is out of the
+    // domain, by rate, range, windows or an irregular pattern.
+    assert_eq!(
+        all.ood,
+        0.0,
+        "{:.1}% flagged out of domain",
+        100.0 * all.ood
+    );
 }
 
 /// At the reference's scale (`benchmarks/foreign-240`: 240 STG cells of seed 1000 in eight noise-free domains, the
@@ -188,6 +196,13 @@ fn the_built_in_stg_network_at_the_reference_s_scale() {
             );
         }
     }
+    let pooled = r.row(POOLED, "all").unwrap();
+    assert_eq!(
+        pooled.ood,
+        0.0,
+        "{:.1}% flagged out of domain",
+        100.0 * pooled.ood
+    );
     let noisy = &r.row("noise5", "all").unwrap().net;
     assert!(
         noisy.mae[0] <= 1.72 && noisy.mae[1] <= 1.19,

@@ -268,19 +268,8 @@ impl Features {
                 f.mean_rate_hz = 1000.0 / f.isi_mean_ms;
             }
         }
-        if n >= 3 {
-            f.cv = cv(&isis);
-            let pairs = isis.windows(2);
-            let k = (n - 2) as f64;
-            f.cv2 = pairs
-                .clone()
-                .map(|p| 2.0 * (p[1] - p[0]).abs() / (p[1] + p[0]))
-                .sum::<f64>()
-                / k;
-            f.lv = 3.0 / k
-                * pairs
-                    .map(|p| ((p[0] - p[1]) / (p[0] + p[1])).powi(2))
-                    .sum::<f64>();
+        if let Some([cv, cv2, lv]) = variation_of_isis(&isis) {
+            (f.cv, f.cv2, f.lv) = (cv, cv2, lv);
         }
         match classifier {
             Classifier::Default => classify_default(times_ms, &isis, &mut f),
@@ -398,6 +387,32 @@ fn median_local_variation(isis: &[f64]) -> f64 {
         let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         0.5 * (lower + upper)
     }
+}
+
+/// The `cv`, `cv2` and `lv` of a train (the table above), each 0 for a clock and about 1 for a Poisson process;
+/// `None` for fewer than 3 spikes. `times_ms` must be sorted.
+pub fn isi_variation(times_ms: &[f64]) -> Option<[f64; 3]> {
+    let isis: Vec<f64> = times_ms.windows(2).map(|w| w[1] - w[0]).collect();
+    variation_of_isis(&isis)
+}
+
+/// [`isi_variation`] of the ISIs; `None` for fewer than 2.
+fn variation_of_isis(isis: &[f64]) -> Option<[f64; 3]> {
+    if isis.len() < 2 {
+        return None;
+    }
+    let pairs = isis.windows(2);
+    let k = pairs.len() as f64;
+    let cv2 = pairs
+        .clone()
+        .map(|p| 2.0 * (p[1] - p[0]).abs() / (p[1] + p[0]))
+        .sum::<f64>()
+        / k;
+    let lv = 3.0 / k
+        * pairs
+            .map(|p| ((p[0] - p[1]) / (p[0] + p[1])).powi(2))
+            .sum::<f64>();
+    Some([cv(isis), cv2, lv])
 }
 
 /// Population coefficient of variation (ddof = 0).
