@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use spikepop_predict::Predictor;
 use spikepop_predict::train::{
     COVERAGE_1SD, COVERAGE_2SD, calibrate_on, fit_pattern_bound, fit_tonic_rate_reading,
 };
+use spikepop_predict::{Predictor, Weights};
 
 use crate::output::{model_by_name, with_threads, write_atomic};
 
@@ -52,31 +52,31 @@ pub struct Args {
     threads: Option<usize>,
 }
 
+/// Runs `fit` on the weights and `data` on `threads` worker threads; `None` without data.
+fn fit_on<T: Send>(
+    threads: Option<usize>,
+    w: &mut Weights,
+    data: &[PathBuf],
+    fit: fn(&mut Weights, &[PathBuf]) -> Result<T>,
+) -> Result<Option<T>> {
+    if data.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(with_threads(threads, || fit(w, data))??))
+}
+
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
     let mut w = Predictor::for_model(model, args.weights.as_deref())?.weights;
     let before = w.temperature.clone();
-    let firing = if args.data.is_empty() {
-        None
-    } else {
-        Some(with_threads(args.threads, || {
-            calibrate_on(&mut w, &args.data)
-        })??)
-    };
-    let tonic = if args.rate_data.is_empty() {
-        None
-    } else {
-        Some(with_threads(args.threads, || {
-            fit_tonic_rate_reading(&mut w, &args.rate_data)
-        })??)
-    };
-    let pattern = if args.pattern_data.is_empty() {
-        None
-    } else {
-        Some(with_threads(args.threads, || {
-            fit_pattern_bound(&mut w, &args.pattern_data)
-        })??)
-    };
+    let firing = fit_on(args.threads, &mut w, &args.data, calibrate_on)?;
+    let tonic = fit_on(
+        args.threads,
+        &mut w,
+        &args.rate_data,
+        fit_tonic_rate_reading,
+    )?;
+    let pattern = fit_on(args.threads, &mut w, &args.pattern_data, fit_pattern_bound)?;
     let bytes = w.to_bytes();
     write_atomic(&args.output, |out| {
         out.write_all(&bytes)?;

@@ -664,6 +664,20 @@ fn predictions(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
+/// `spikepop predict --model stg` of `input` into `out`, read back ([`predictions`]).
+fn predict_stg(input: &Path, out: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    ok(&spikepop(&[
+        "predict",
+        "--model",
+        "stg",
+        "--input",
+        p(input),
+        "-o",
+        p(out),
+    ]));
+    predictions(out)
+}
+
 fn built_in(model: &str) -> bool {
     let o = spikepop(&[
         "predict",
@@ -725,17 +739,7 @@ fn long_and_foreign_trains_get_honest_predictions() {
         ),
     )
     .unwrap();
-    let out = dir.path().join("dics.csv");
-    ok(&spikepop(&[
-        "predict",
-        "--model",
-        "stg",
-        "--input",
-        p(&input),
-        "-o",
-        p(&out),
-    ]));
-    let rows = predictions(&out);
+    let rows = predict_stg(&input, &dir.path().join("dics.csv"));
     let (whole, head) = (&rows[0], &rows[1]);
     assert_eq!(whole["label"], "tonic");
     assert_eq!(whole["windows"], "32");
@@ -769,17 +773,7 @@ fn long_and_foreign_trains_get_honest_predictions() {
         "-o",
         p(&poisson),
     ]));
-    let out = dir.path().join("p.csv");
-    ok(&spikepop(&[
-        "predict",
-        "--model",
-        "stg",
-        "--input",
-        p(&poisson),
-        "-o",
-        p(&out),
-    ]));
-    let row = &predictions(&out)[0];
+    let row = &predict_stg(&poisson, &dir.path().join("p.csv"))[0];
     assert!(!row["ood"].is_empty(), "{row:?}");
     assert!(
         num(row, "sd_g_s") >= 10.0 && num(row, "sd_g_u") >= 5.0,
@@ -813,17 +807,7 @@ fn a_poisson_train_at_a_cell_s_rate_is_out_of_domain() {
             "-o",
             p(&input),
         ]));
-        let out = dir.path().join(format!("{kind}-dics.csv"));
-        ok(&spikepop(&[
-            "predict",
-            "--model",
-            "stg",
-            "--input",
-            p(&input),
-            "-o",
-            p(&out),
-        ]));
-        let rows = predictions(&out);
+        let rows = predict_stg(&input, &dir.path().join(format!("{kind}-dics.csv")));
         assert_eq!(rows.len(), 20);
         for row in &rows {
             assert_eq!(row["ood"].contains("pattern"), flagged, "{kind}: {row:?}");
