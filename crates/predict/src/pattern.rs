@@ -15,7 +15,6 @@ use spikepop_spikes::features::{Classifier, Features, Label, isi_variation};
 use spikepop_spikes::stats::quantile;
 
 use crate::data::Sample;
-use crate::features::is_silent;
 
 /// Irregular trains that a bound is fitted on at the least.
 pub const MIN_TRAINS: usize = 100;
@@ -24,8 +23,12 @@ pub const MARGIN: f64 = 0.05;
 
 /// The smallest of a train's `cv`, `cv2` and `lv`; `None` below 3 spikes.
 pub fn irregularity(times_ms: &[f64]) -> Option<f64> {
-    let v = isi_variation(times_ms)?;
-    let r = v[0].min(v[1]).min(v[2]);
+    least(isi_variation(times_ms)?)
+}
+
+/// The smallest of `[cv, cv2, lv]`, when finite.
+fn least([cv, cv2, lv]: [f64; 3]) -> Option<f64> {
+    let r = cv.min(cv2).min(lv);
     r.is_finite().then_some(r)
 }
 
@@ -41,11 +44,12 @@ pub fn beyond(times_ms: &[f64], label: Label, bound: f32) -> bool {
 pub fn fit(samples: &[Sample]) -> (Option<f32>, usize) {
     let mut r: Vec<f64> = samples
         .par_iter()
-        .filter(|s| {
-            !is_silent(&s.times_ms)
-                && Features::of(&s.times_ms, &Classifier::Default).label == Label::Irregular
+        .filter_map(|s| {
+            let f = Features::of(&s.times_ms, &Classifier::Default);
+            (f.label == Label::Irregular)
+                .then(|| least([f.cv, f.cv2, f.lv]))
+                .flatten()
         })
-        .filter_map(|s| irregularity(&s.times_ms))
         .collect();
     let n = r.len();
     if n < MIN_TRAINS {
