@@ -59,6 +59,10 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Tell the predictor the sd of the trains' current noise, uA/cm² (weights that read it; with --data: a
+    /// benchmark's domains each have their own).
+    #[arg(long, value_name = "SIGMA", conflicts_with = "benchmark")]
+    noise: Option<f64>,
     /// Also write the table as CSV (one row per group, or per domain and group; shares as fractions).
     #[arg(short, long, value_name = "TABLE.csv")]
     output: Option<PathBuf>,
@@ -72,10 +76,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.copies == 0 {
         bail!("invalid --copies 0: expected 1 or more");
     }
-    let predictor = Predictor {
-        copies: args.copies,
-        ..Predictor::for_model(model, args.weights.as_deref())?
-    };
+    let mut predictor = Predictor::for_model(model, args.weights.as_deref())?;
+    predictor.copies = args.copies;
+    predictor
+        .tell_noise(args.noise)
+        .map_err(|e| anyhow::anyhow!("--noise: {e}"))?;
     if let Some(dir) = &args.benchmark {
         let (report, notes) = with_threads(args.threads, || {
             benchmark_report(&predictor, dir, args.baseline_data.as_deref())

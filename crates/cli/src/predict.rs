@@ -19,7 +19,10 @@ pooled), so finer detail, such as an integrator's, does not move the answer. A t
 the network's training recordings (STG 3 s, DA 9 s) is read in windows of that length (at most 32, spread over \
 the recording; `windows`) and their readings combined. `ood` names why a train is outside what the predictor \
 knows (`range`: a centre outside the training range; `rate`: a firing rate no model of the training range \
-fires at; `windows`: windows that disagree); such a train gets a wide prediction, not a confident one.\n\nExample:\n  spikepop predict --model stg --input examples/stg_set.csv -o dics.csv"
+fires at; `windows`: windows that disagree); such a train gets a wide prediction, not a confident one. \
+--noise tells weights that read it (the built-in DA weights) the sd of the recordings' current noise: trains of \
+different noise amplitudes can look alike while coming from different cells, so a told amplitude narrows the \
+answer; a wrong one makes it wrong.\n\nExample:\n  spikepop predict --model stg --input examples/stg_set.csv -o dics.csv"
 )]
 pub struct Args {
     /// Neuron model: stg, da, or the path of a model file (`spikepop model show stg` prints one to start from).
@@ -30,6 +33,10 @@ pub struct Args {
     /// Weights file (default: the weights built into spikepop).
     #[arg(long, value_name = "W")]
     weights: Option<PathBuf>,
+    /// The sd of the recordings' current noise, uA/cm² (as `spikepop simulate --noise`; 0: noise-free), when
+    /// known; for weights that read it (default: not told, the spike times alone).
+    #[arg(long, value_name = "SIGMA")]
+    noise: Option<f64>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -40,7 +47,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let model = model_by_name(&args.model)?;
-    let predictor = Predictor::for_model(model, args.weights.as_deref())?;
+    let mut predictor = Predictor::for_model(model, args.weights.as_deref())?;
+    predictor
+        .tell_noise(args.noise)
+        .map_err(|e| anyhow::anyhow!("--noise: {e}"))?;
     let rec = args.input.read()?;
     let trains: Vec<&[f64]> = rec.trains.iter().map(|t| t.times_ms.as_slice()).collect();
     let preds = with_threads(args.threads, || predictor.predict_many(&trains))?;

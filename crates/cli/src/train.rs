@@ -124,6 +124,11 @@ pub struct Args {
     /// rest to version 3; a network for recordings of settled cells reads version 3 (docs/predictor.md).
     #[arg(long, value_name = "V", default_value_t = spikepop_predict::features::VERSION)]
     features_version: u32,
+    /// The share of training trains told their noise amplitude each epoch (the `noise` of their `spikepop
+    /// dataset` folder; trains of other files never are): above 0 the network also reads the amplitude when
+    /// `predict --noise` tells it, and does without it otherwise. 0 (default): a network of the spike times alone.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    p_noise_told: f64,
     /// Worker threads for features and augmentation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -184,6 +189,7 @@ pub fn run(args: Args) -> Result<()> {
             None => None,
         },
         features_version: args.features_version,
+        p_noise_told: args.p_noise_told,
         ..TrainConfig::default()
     };
     cfg.validate()?;

@@ -843,3 +843,87 @@ fn a_bad_benchmark_folder_is_named() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("x.csv") && e.contains("line 2"), "{e}");
 }
+
+/// `--noise` tells the built-in DA network the sd of the recordings' current noise: a slow noisy DA train then
+/// gets the g_u of a cell of that amplitude (c0002 of the foreign benchmark: true g_u 5.38, read 11.1 ± 4.7 from
+/// the spike times alone at sigma 2), and `evaluate --noise` measures it. Weights that do not read the amplitude
+/// (the built-in STG network) refuse it, naming the flag, and so does a negative amplitude.
+#[test]
+fn the_noise_amplitude_is_told_to_the_weights_that_read_it() {
+    if !built_in("da") || !built_in("stg") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let noise2 = root().join("benchmarks/foreign-small/da/noise2.csv");
+    let read = |extra: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "predict",
+            "--model",
+            "da",
+            "--input",
+            p(&noise2),
+            "-o",
+            p(&out),
+        ];
+        args.extend_from_slice(extra);
+        ok(&spikepop(&args));
+        predictions(&out)
+    };
+    let untold = read(&[], "untold.csv");
+    let told = read(&["--noise", "2"], "told.csv");
+    let row = |rows: &[std::collections::HashMap<String, String>], k: &str| -> f64 {
+        rows.iter().find(|r| r["ID"] == "c0002").unwrap()[k]
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        (row(&told, "g_u") - 5.38).abs() < row(&told, "sd_g_u")
+            && row(&told, "sd_g_u") < 0.5 * row(&untold, "sd_g_u"),
+        "told g_u {} ± {}, untold {} ± {}",
+        row(&told, "g_u"),
+        row(&told, "sd_g_u"),
+        row(&untold, "g_u"),
+        row(&untold, "sd_g_u")
+    );
+    let table = ok(&spikepop(&[
+        "evaluate",
+        "--model",
+        "da",
+        "--data",
+        p(&noise2),
+        "--noise",
+        "2",
+    ]));
+    let all = table_row(&table, "all");
+    let gu_mae: f64 = all[5].parse().unwrap();
+    assert!(gu_mae <= 0.95, "{table}");
+
+    let e = err(&spikepop(&[
+        "predict",
+        "--model",
+        "stg",
+        "--input",
+        p(&root().join("examples/stg_set.csv")),
+        "--noise",
+        "5",
+        "-o",
+        p(&dir.path().join("x.csv")),
+    ]));
+    assert!(
+        e.contains("--noise") && e.contains("do not read the noise amplitude"),
+        "{e}"
+    );
+    assert!(!dir.path().join("x.csv").exists());
+    let e = err(&spikepop(&[
+        "predict",
+        "--model",
+        "da",
+        "--input",
+        p(&noise2),
+        "--noise=-1",
+        "-o",
+        p(&dir.path().join("y.csv")),
+    ]));
+    assert!(e.contains("--noise") && e.contains("-1"), "{e}");
+}

@@ -391,3 +391,86 @@ fn da_example_recovers_the_true_dics_of_bursters() {
         }
     }
 }
+
+/// `reconstruct --noise` simulates its candidates with that noise and tells the built-in DA predictor the same
+/// amplitude: its predicted DICs are those of `predict --noise`, and without `--noise` those of `predict`.
+#[test]
+fn the_noise_of_the_candidates_is_told_to_the_predictor() {
+    let dir = tempfile::tempdir().unwrap();
+    let bench = format!(
+        "{}/../../benchmarks/foreign-small/da/noise2.csv",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
+    // Two slow noisy cells (c0002, c0010), 9 s each.
+    let text = std::fs::read_to_string(&bench).unwrap();
+    let mut lines = text.lines();
+    let mut two = format!("{}\n", lines.next().unwrap());
+    for l in lines.filter(|l| l.starts_with("c0002,") || l.starts_with("c0010,")) {
+        two.push_str(l);
+        two.push('\n');
+    }
+    let input = dir.path().join("two.csv");
+    std::fs::write(&input, two).unwrap();
+    let input = input.to_str().unwrap();
+    for noise in [None, Some("2")] {
+        let tag = noise.unwrap_or("none");
+        let pred = dir.path().join(format!("pred-{tag}.csv"));
+        let out = dir.path().join(format!("out-{tag}"));
+        let mut p = vec![
+            "predict",
+            "--model",
+            "da",
+            "--input",
+            input,
+            "-o",
+            pred.to_str().unwrap(),
+        ];
+        let mut r = vec![
+            "reconstruct",
+            "--model",
+            "da",
+            "--input",
+            input,
+            "-n",
+            "1",
+            "--max-candidates",
+            "3",
+            "--seed",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if let Some(s) = noise {
+            p.extend(["--noise", s]);
+            r.extend(["--noise", s]);
+        }
+        for args in [&p, &r] {
+            let o = spikepop(args);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        let (pc, sc) = (columns(&pred), columns(&out.join("summary.csv")));
+        for (a, b) in read(&pred)
+            .iter()
+            .zip(read(&out.join("summary.csv")).iter())
+        {
+            assert_eq!(a[pc("ID")], b[sc("ID")]);
+            let x: f64 = a[pc("g_u")].parse().unwrap();
+            let y: f64 = b[sc("pred_g_u")].parse().unwrap();
+            assert!((x - y).abs() < 1e-3, "{tag}: predict {x}, reconstruct {y}");
+        }
+    }
+    // Told, the two cells (true g_u 5.38 and 5.34) are read within 1.5; untold, 4 or more away.
+    let told = read(&dir.path().join("out-2/summary.csv"));
+    let untold = read(&dir.path().join("out-none/summary.csv"));
+    let sc = columns(&dir.path().join("out-2/summary.csv"));
+    for (t, u) in told.iter().zip(&untold) {
+        let (t, u): (f64, f64) = (
+            t[sc("pred_g_u")].parse().unwrap(),
+            u[sc("pred_g_u")].parse().unwrap(),
+        );
+        assert!(
+            (t - 5.36).abs() < 1.5 && (u - 5.36).abs() > 3.0,
+            "told {t}, untold {u}"
+        );
+    }
+}

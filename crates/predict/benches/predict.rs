@@ -46,10 +46,8 @@ fn bench(c: &mut Criterion) {
         eprintln!("no STG weights built in; nothing to measure");
         return;
     };
-    let one = Predictor {
-        copies: 1,
-        ..shipped.clone()
-    };
+    let mut one = shipped.clone();
+    one.copies = 1;
     let trains = trains();
     let refs: Vec<&[f64]> = trains.iter().map(|t| t.as_slice()).collect();
     let mut g = c.benchmark_group("predict");

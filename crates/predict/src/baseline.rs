@@ -166,6 +166,7 @@ mod tests {
                     g_s: 2.0 * rate.ln() + noise,
                     g_u: 5.0 - rate.ln(),
                     group: i,
+                    noise: None,
                 }
             })
             .collect();
@@ -215,6 +216,7 @@ mod tests {
                 g_s: if i % 2 == 0 { 10.0 } else { -10.0 },
                 g_u: 1.0,
                 group: i as u64,
+                noise: None,
             })
             .collect();
         let (tonic, n) = RateBaseline::fit_tonic_counted(&samples, 4);

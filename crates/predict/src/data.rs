@@ -29,6 +29,11 @@ pub struct Sample {
     /// The group the sample belongs to (the dataset's `target`: all models of one target DIC pair), used to
     /// split without leaking a target into two sets. The row index when the file has no `target` column.
     pub group: u64,
+    /// The sd of the current noise (uA/cm², before its 1-kHz low-pass, as `spikepop dataset --noise` sets it)
+    /// of the simulation that fired the train, when known: a `spikepop dataset` folder records it (0 for
+    /// noise-free cells); `None` for trains of unknown origin. Networks trained with `--p-noise-told` learn to
+    /// read it when it is told ([`crate::Weights::noise_input`]).
+    pub noise: Option<f64>,
 }
 
 /// Errors reading data files.
@@ -115,6 +120,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>, DataError> {
             g_s,
             g_u,
             group,
+            noise: None,
         });
     }
     Ok(out)
@@ -275,6 +281,7 @@ pub fn generate(
             g_s,
             g_u,
             group: ti as u64,
+            noise: Some(spec.noise),
         })
         .collect())
 }
@@ -319,6 +326,7 @@ mod tests {
             g_s: -1.5,
             g_u: 0.1 + group as f64,
             group,
+            noise: None,
         }
     }
 

@@ -160,6 +160,22 @@ pub struct Predictor {
     /// The length of the trains the network was trained on (ms): a train more than 1.5 times as long is read
     /// in windows of this length ([`Predictor::windows`]); infinite: never.
     pub window_ms: f64,
+    /// The recording's noise amplitude as told ([`Predictor::tell_noise`]); `None`: not told, the prediction
+    /// reads the spike times alone.
+    noise: Option<f64>,
+}
+
+/// Why a noise amplitude cannot be told to a predictor ([`Predictor::tell_noise`]).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum NoiseError {
+    /// The weights were trained without the noise inputs.
+    #[error(
+        "these weights do not read the noise amplitude (trained without --p-noise-told); predict without it"
+    )]
+    NotRead,
+    /// Not a finite amplitude >= 0.
+    #[error("noise amplitude {0}: expected a finite sd >= 0 (uA/cm²)")]
+    Invalid(f64),
 }
 
 impl Predictor {
@@ -172,7 +188,31 @@ impl Predictor {
             weights,
             copies: DEFAULT_COPIES,
             window_ms,
+            noise: None,
         }
+    }
+
+    /// Tells the predictor the sd of the recording's current noise (uA/cm², before its 1-kHz low-pass, as
+    /// `spikepop dataset --noise` and `spikepop simulate --noise` set it; 0 for a noise-free cell), for
+    /// weights that read it ([`Weights::noise_input`]); `None` forgets it. A spike train does not say its
+    /// noise amplitude, and trains of different amplitudes can look alike while coming from different cells:
+    /// told, the predictor reads them as cells of that amplitude.
+    pub fn tell_noise(&mut self, sigma: Option<f64>) -> Result<(), NoiseError> {
+        if let Some(s) = sigma {
+            if !(s.is_finite() && s >= 0.0) {
+                return Err(NoiseError::Invalid(s));
+            }
+            if !self.weights.noise_input {
+                return Err(NoiseError::NotRead);
+            }
+        }
+        self.noise = sigma;
+        Ok(())
+    }
+
+    /// The noise amplitude told ([`Predictor::tell_noise`]).
+    pub fn noise(&self) -> Option<f64> {
+        self.noise
     }
 
     /// A predictor of these weights for `model` (its window is the model's default recording).
@@ -354,7 +394,7 @@ impl Predictor {
                     .collect();
                 let x: Vec<f32> = feats.iter().flatten().flat_map(|(f, _)| *f).collect();
                 let rows = x.len() / features::N_FEATURES;
-                let mut outs = self.weights.forward(&x, rows).into_iter();
+                let mut outs = self.weights.forward_told(&x, rows, self.noise).into_iter();
                 feats
                     .chunks(copies)
                     .map(|group| {

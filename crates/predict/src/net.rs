@@ -11,7 +11,9 @@
 //! `y_mean`, `y_sd` `[2]`; `hidden.<k>.weight` `[d_in, d_out]` and `hidden.<k>.bias` `[d_out]` for
 //! k = 0, 1, ...; `head.weight` `[H, 4 + C]`, `head.bias` `[4 + C]`; `temperature` `[C, 2]`; optionally the
 //! rate-only regressors `rate_baseline.*` and `tonic_rate_baseline.*` and the bound of irregular patterns
-//! `irregular_bound` `[1]` ([`crate::pattern`]). Metadata:
+//! `irregular_bound` `[1]` ([`crate::pattern`]). Weights that read the recording's noise amplitude
+//! (`noise_input` = `1`) take [`N_NOISE_INPUTS`] more inputs after the features ([`noise_inputs`]), so their
+//! `x_mean`, `x_sd` and first layer are that much longer (mean 0 and sd 1 there). Metadata:
 //! `format` = `spikepop-predict`, `model` (stg or da), `features_version`, `labels` (comma-separated),
 //! `activation` = `silu`, `sd_floor`, `resolution_ms` (only when > 0; see [`crate::augment::blur`]), and
 //! free-form training notes.
@@ -141,6 +143,21 @@ const TILE_ROWS: usize = 6;
 /// Outputs of a tile: two 8-wide vectors per row.
 const TILE_COLS: usize = 16;
 
+/// Inputs that weights with [`Weights::noise_input`] read after the features: whether the recording's noise
+/// amplitude is told (1) or not (0), and the amplitude over [`NOISE_SCALE`] (0 when not told).
+pub const N_NOISE_INPUTS: usize = 2;
+/// The noise amplitude's scale (uA/cm²): the network reads sigma / `NOISE_SCALE`.
+pub const NOISE_SCALE: f64 = 10.0;
+
+/// The noise inputs ([`N_NOISE_INPUTS`]) for a told amplitude (`Some(sigma)`: the sd of the recording's current
+/// noise in uA/cm², as `spikepop dataset --noise` sets it; 0 for a noise-free cell) or an unknown one (`None`).
+pub fn noise_inputs(told: Option<f64>) -> [f32; N_NOISE_INPUTS] {
+    match told {
+        Some(sigma) => [1.0, (sigma / NOISE_SCALE) as f32],
+        None => [0.0, 0.0],
+    }
+}
+
 /// The note (metadata key) holding the integration step (ms) of the noise-free training trains, when known.
 pub const SIM_DT_NOTE: &str = "sim_dt_ms";
 
@@ -183,6 +200,10 @@ pub struct Weights {
     /// The most irregular pattern of the training trains (tensor `irregular_bound` `[1]`), when the weights
     /// have one: an irregular train beyond it is out of the domain ([`crate::pattern`]).
     pub irregular_bound: Option<f32>,
+    /// Whether the network reads the recording's noise amplitude ([`noise_inputs`], metadata `noise_input`):
+    /// trained with `spikepop train --p-noise-told`, it predicts from the spike times alone when the amplitude
+    /// is not told, and from both when it is ([`Weights::forward_told`]).
+    pub noise_input: bool,
 }
 
 /// Why a weights file cannot be used.
@@ -385,19 +406,36 @@ impl Weights {
     }
 
     /// The raw head outputs (before softplus and softmax) for `rows` feature rows of the current version
-    /// ([`N_FEATURES`] each; weights of an older version read the first entries of each row).
+    /// ([`N_FEATURES`] each; weights of an older version read the first entries of each row), the noise
+    /// amplitude not told.
     pub fn raw(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        self.raw_told(x, rows, None)
+    }
+
+    /// [`Weights::raw`] with the recording's noise amplitude told (`Some(sigma)`, uA/cm²) or not (`None`), for
+    /// weights that read it ([`Weights::noise_input`]; other weights ignore it).
+    pub fn raw_told(&self, x: &[f32], rows: usize, told: Option<f64>) -> Vec<f32> {
+        self.raw_each(x, &vec![told; rows])
+    }
+
+    /// [`Weights::raw_told`] with an amplitude (or none) per row: `told.len()` rows.
+    pub fn raw_each(&self, x: &[f32], told: &[Option<f64>]) -> Vec<f32> {
+        let rows = told.len();
         assert_eq!(
             x.len(),
             rows * N_FEATURES,
             "feature rows have the wrong length"
         );
-        let f = self.x_mean.len();
+        let extra = if self.noise_input { N_NOISE_INPUTS } else { 0 };
+        let f = self.x_mean.len() - extra;
         let mut h: Vec<f32> = x
             .chunks_exact(N_FEATURES)
-            .flat_map(|r| {
+            .zip(told)
+            .flat_map(|(r, t)| {
                 r[..f]
                     .iter()
+                    .copied()
+                    .chain(noise_inputs(*t).into_iter().take(extra))
                     .zip(&self.x_mean)
                     .zip(&self.x_sd)
                     .map(|((v, m), s)| (v - m) / s)
@@ -413,9 +451,14 @@ impl Weights {
         tmp
     }
 
-    /// Predictions for `rows` feature vectors (row-major, [`N_FEATURES`] each).
+    /// Predictions for `rows` feature vectors (row-major, [`N_FEATURES`] each), the noise amplitude not told.
     pub fn forward(&self, x: &[f32], rows: usize) -> Vec<Output> {
-        let raw = self.raw(x, rows);
+        self.forward_told(x, rows, None)
+    }
+
+    /// [`Weights::forward`] with the recording's noise amplitude told or not ([`Weights::raw_told`]).
+    pub fn forward_told(&self, x: &[f32], rows: usize, told: Option<f64>) -> Vec<Output> {
+        let raw = self.raw_told(x, rows, told);
         raw.chunks_exact(self.head.d_out)
             .map(|o| self.output(o))
             .collect()
@@ -500,6 +543,9 @@ impl Weights {
         meta.insert("sd_floor".into(), self.sd_floor.to_string());
         if self.resolution_ms > 0.0 {
             meta.insert("resolution_ms".into(), self.resolution_ms.to_string());
+        }
+        if self.noise_input {
+            meta.insert("noise_input".into(), "1".into());
         }
         // Written by hand (not by `safetensors::serialize`, whose metadata is a HashMap) so that the same
         // weights always give the same bytes: header keys sorted, tensors in name order.
@@ -605,6 +651,17 @@ impl Weights {
                     msg: format!("`{v}`; expected a number of ms >= 0"),
                 })?,
         };
+        let noise_input = match meta.get("noise_input").map(String::as_str) {
+            None => false,
+            Some("1") => true,
+            Some(v) => {
+                return Err(WeightsError::Metadata {
+                    key: "noise_input",
+                    msg: format!("`{v}`; expected `1` (or no key)"),
+                });
+            }
+        };
+        let n_in = n_in + if noise_input { N_NOISE_INPUTS } else { 0 };
         let model = get("model")?;
         let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>, WeightsError> {
             let t = st
@@ -711,7 +768,7 @@ impl Weights {
                 Some(b)
             }
         };
-        const FIXED: [&str; 8] = [
+        const FIXED: [&str; 9] = [
             "format",
             "model",
             "features_version",
@@ -719,6 +776,7 @@ impl Weights {
             "activation",
             "sd_floor",
             "resolution_ms",
+            "noise_input",
             "__metadata__",
         ];
         let notes = meta
@@ -741,6 +799,7 @@ impl Weights {
             rate_baseline,
             tonic_rate_baseline,
             irregular_bound,
+            noise_input,
         })
     }
 }
@@ -784,6 +843,7 @@ pub(crate) mod tests {
             rate_baseline: None,
             tonic_rate_baseline: None,
             irregular_bound: None,
+            noise_input: false,
         }
     }
 
@@ -901,6 +961,7 @@ pub(crate) mod tests {
                 rate_baseline: all,
                 tonic_rate_baseline: tonic,
                 irregular_bound: None,
+                noise_input: false,
                 ..w.clone()
             };
             assert_eq!(Weights::from_bytes(&with.to_bytes()).unwrap(), with);
@@ -963,6 +1024,70 @@ pub(crate) mod tests {
             Weights::from_bytes(&w.to_bytes()).unwrap_err(),
             WeightsError::Value("temperature".into())
         );
+
+        // Weights that read the noise amplitude have two more inputs; the key says so, and nothing else.
+        let mut w = random_weights(&[16], 1);
+        w.noise_input = true;
+        let e = Weights::from_bytes(&w.to_bytes()).unwrap_err();
+        assert!(
+            e.to_string().contains(&format!("[{}]", N_FEATURES + 2)),
+            "{e}"
+        );
+        let mut w = random_weights(&[16], 1);
+        w.notes.insert("noise_input".into(), "yes".into());
+        assert!(matches!(
+            Weights::from_bytes(&w.to_bytes()).unwrap_err(),
+            WeightsError::Metadata {
+                key: "noise_input",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_noise_inputs_follow_the_features_and_change_only_their_weights_reading() {
+        let plain = random_weights(&[16], 3);
+        let mut w = plain.clone();
+        w.noise_input = true;
+        w.x_mean.extend([0.5, 0.1]);
+        w.x_sd.extend([0.5, 0.2]);
+        let h = &mut w.hidden[0];
+        let mut rows: Vec<f32> = h.w.clone();
+        rows.extend((0..2 * h.d_out).map(|i| (i % 5) as f32 * 0.1 - 0.2));
+        h.w = rows;
+        h.d_in += 2;
+        let back = Weights::from_bytes(&w.to_bytes()).unwrap();
+        assert_eq!(back, w);
+        let x: Vec<f32> = (0..2 * N_FEATURES).map(|i| (i % 7) as f32 * 0.3).collect();
+        // Not told: the features, then (0 - 0.5) / 0.5 and (0 - 0.1) / 0.2; told sigma 4: 1 and 0.4, standardised.
+        let untold = w.raw(&x, 2);
+        let told = w.raw_told(&x, 2, Some(4.0));
+        assert_ne!(untold, told);
+        assert_eq!(w.raw_each(&x, &[None, Some(4.0)])[..7], untold[..7]);
+        assert_eq!(w.raw_each(&x, &[None, Some(4.0)])[7..], told[7..]);
+        let first = |inputs: &[f32]| {
+            let mut out = Vec::new();
+            w.hidden[0].forward(inputs, 1, &mut out);
+            out
+        };
+        let standardised = |extra: [f32; 2]| -> Vec<f32> {
+            x[..N_FEATURES]
+                .iter()
+                .chain(&extra)
+                .zip(&w.x_mean)
+                .zip(&w.x_sd)
+                .map(|((v, m), s)| (v - m) / s)
+                .collect()
+        };
+        assert_eq!(noise_inputs(Some(4.0)), [1.0, 0.4]);
+        assert_eq!(noise_inputs(None), [0.0, 0.0]);
+        let mut h = first(&standardised([1.0, 0.4]));
+        silu_all(&mut h);
+        let mut out = Vec::new();
+        w.head.forward(&h, 1, &mut out);
+        assert_eq!(out[..], told[..7]);
+        // Weights without the noise inputs ignore an amplitude.
+        assert_eq!(plain.raw_told(&x, 2, Some(4.0)), plain.raw(&x, 2));
     }
 
     #[test]

@@ -89,6 +89,7 @@ mod tests {
             g_s: 0.0,
             g_u: 0.0,
             group: 0,
+            noise: None,
         }
     }
 

@@ -14,25 +14,34 @@ fn is_data_file(p: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("parquet"))
 }
 
-/// Reads one data file: CSV by [`read_csv`], Parquet by `spikepop-dataset`.
+/// Reads one data file: CSV by [`read_csv`], Parquet by `spikepop-dataset`. The samples of a `spikepop
+/// dataset` folder get its noise amplitude ([`Sample::noise`]).
 fn read_file(path: &Path) -> Result<Vec<Sample>> {
     let csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if csv {
-        return Ok(read_csv(path)?);
+    let mut samples = if csv {
+        read_csv(path)?
+    } else {
+        let rows =
+            spikepop_dataset::read_rows(path).with_context(|| format!("{}", path.display()))?;
+        rows.into_iter()
+            .map(|r| Sample {
+                id: r.id.to_string(),
+                times_ms: r.spikes,
+                g_s: r.target_g_s,
+                g_u: r.target_g_u,
+                group: r.target,
+                noise: None,
+            })
+            .collect()
+    };
+    if let Some(m) = manifest_of(path) {
+        for s in &mut samples {
+            s.noise = Some(m.noise);
+        }
     }
-    let rows = spikepop_dataset::read_rows(path).with_context(|| format!("{}", path.display()))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Sample {
-            id: r.id.to_string(),
-            times_ms: r.spikes,
-            g_s: r.target_g_s,
-            g_u: r.target_g_u,
-            group: r.target,
-        })
-        .collect())
+    Ok(samples)
 }
 
 /// The data files of a path: itself, or the .csv/.parquet files of a folder (sorted).

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use crate::augment::Augment;
 use crate::data::Sample;
 use crate::features::{LABELS, N_FEATURES, features, label_index};
-use crate::net::{Dense, N_GAUSS, Output, Weights};
+use crate::net::{Dense, N_GAUSS, N_NOISE_INPUTS, Output, Weights, noise_inputs};
 
 /// Bins of the rate-only baseline fitted on the training trains ([`crate::baseline`]).
 pub const BASELINE_BINS: usize = 64;
@@ -65,6 +65,11 @@ pub struct TrainConfig {
     /// feature vector. Version 3 leaves out the relaxation profile of a cell started from rest (version 4),
     /// which a recording of a settled cell does not carry.
     pub features_version: u32,
+    /// The share of training trains whose noise amplitude ([`Sample::noise`]) the network is told, drawn
+    /// afresh every epoch; 0 (the default) gives a network without the noise inputs ([`Weights::noise_input`]).
+    /// Above 0 the network learns to read the amplitude when it is told and to do without it when it is not
+    /// (the rest of the trains, and every train of unknown amplitude).
+    pub p_noise_told: f64,
 }
 
 /// Trained layers to start a run from: the hidden layers and the head of other weights (whose input and
@@ -185,13 +190,19 @@ impl TrainConfig {
                 );
             }
         }
+        if !(0.0..=1.0).contains(&self.p_noise_told) {
+            bail!(
+                "invalid --p-noise-told {}: expected a share from 0 to 1",
+                self.p_noise_told
+            );
+        }
         self.n_inputs()?;
         self.augment.validate()?;
         Ok(())
     }
 
     /// The number of features the network reads ([`TrainConfig::features_version`]).
-    pub fn n_inputs(&self) -> Result<usize> {
+    pub fn n_features(&self) -> Result<usize> {
         crate::features::n_features(self.features_version).ok_or_else(|| {
             anyhow::anyhow!(
                 "invalid --features-version {}: expected 3 to {}",
@@ -199,6 +210,17 @@ impl TrainConfig {
                 crate::features::VERSION
             )
         })
+    }
+
+    /// The number of inputs of the network: its features, and the noise inputs when it is told the noise
+    /// amplitude ([`TrainConfig::p_noise_told`]).
+    pub fn n_inputs(&self) -> Result<usize> {
+        let told = if self.p_noise_told > 0.0 {
+            N_NOISE_INPUTS
+        } else {
+            0
+        };
+        Ok(self.n_features()? + told)
     }
 }
 
@@ -219,6 +241,7 @@ impl Default for TrainConfig {
             beta: 0.0,
             init: None,
             features_version: crate::features::VERSION,
+            p_noise_told: 0.0,
         }
     }
 }
@@ -232,6 +255,9 @@ pub struct Encoded {
     pub y: [f32; 2],
     /// Index in [`LABELS`].
     pub label: usize,
+    /// The noise amplitude of the train's simulation, when known ([`Sample::noise`]); what a network that
+    /// reads it is told in [`loss_of`].
+    pub noise: Option<f64>,
 }
 
 /// Encodes samples (silent ones are dropped): features of the train as the predictor sees it, blurred at
@@ -245,6 +271,7 @@ pub fn encode(samples: &[Sample], resolution_ms: f64) -> Vec<Encoded> {
                 x,
                 y: [s.g_s as f32, s.g_u as f32],
                 label: label_index(l)?,
+                noise: s.noise,
             })
         })
         .collect()
@@ -271,6 +298,7 @@ fn encode_augmented(
                 x,
                 y: [s.g_s as f32, s.g_u as f32],
                 label,
+                noise: s.noise,
             })
         })
         .collect()
@@ -422,11 +450,13 @@ fn init_weights(
         rate_baseline: None,
         tonic_rate_baseline: None,
         irregular_bound: None,
+        noise_input: cfg.p_noise_told > 0.0,
     }
 }
 
 /// Loss terms of a set under `w` (pure-Rust forward): mean NLL under `loss` (both DICs, standardised units,
-/// without the constant) and mean label cross-entropy.
+/// without the constant) and mean label cross-entropy. Weights that read the noise amplitude are told each
+/// train's [`Encoded::noise`] (none where it is `None`).
 pub fn loss_of(w: &Weights, set: &[Encoded], loss: Loss) -> (f64, f64) {
     if set.is_empty() {
         return (f64::NAN, f64::NAN);
@@ -435,7 +465,8 @@ pub fn loss_of(w: &Weights, set: &[Encoded], loss: Loss) -> (f64, f64) {
         .par_chunks(1024)
         .map(|chunk| {
             let x: Vec<f32> = chunk.iter().flat_map(|e| e.x).collect();
-            let raw = w.raw(&x, chunk.len());
+            let told: Vec<Option<f64>> = chunk.iter().map(|e| e.noise).collect();
+            let raw = w.raw_each(&x, &told);
             let (mut nll, mut ce) = (0.0, 0.0);
             for (e, o) in chunk.iter().zip(raw.chunks_exact(w.head.d_out)) {
                 for d in 0..2 {
@@ -684,7 +715,15 @@ pub fn train(
 ) -> Result<Trained> {
     cfg.validate()?;
     let clean = encode(train, cfg.augment.resolution_ms);
-    let val_enc = encode(val, cfg.augment.resolution_ms);
+    let mut val_enc = encode(val, cfg.augment.resolution_ms);
+    // The validation trains are told their amplitude as the training trains are, once for all epochs, so that
+    // the epoch kept reads both ways (not told, the network does not read it: forget it).
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    rng.set_stream(0x7E11_FFFF);
+    for e in &mut val_enc {
+        let told = cfg.p_noise_told > 0.0 && rng.random_bool(cfg.p_noise_told);
+        e.noise = e.noise.filter(|_| told);
+    }
     if clean.len() < 2 {
         bail!(
             "the training data hold {} non-silent trains; expected at least 2",
@@ -698,13 +737,34 @@ pub fn train(
         .par_iter()
         .map(|s| features(&s.times_ms).and_then(|(_, l)| label_index(l)))
         .collect();
-    let nf = cfg.n_inputs()?;
-    let (x_mean, x_sd) = standardisation(
+    let nf = cfg.n_features()?;
+    let told = cfg.p_noise_told > 0.0;
+    let (mut x_mean, mut x_sd) = standardisation(
         clean
             .iter()
             .map(|e| e.x[..nf].iter().map(|v| *v as f64).collect()),
         nf,
     );
+    if told {
+        // The noise inputs standardised as they are drawn: each train of known amplitude told with
+        // probability p, the others never.
+        let p = cfg.p_noise_told;
+        let (mut m, mut q) = ([0f64; N_NOISE_INPUTS], [0f64; N_NOISE_INPUTS]);
+        for e in &clean {
+            let v = noise_inputs(e.noise);
+            for k in 0..N_NOISE_INPUTS {
+                m[k] += p * f64::from(v[k]);
+                q[k] += p * f64::from(v[k]).powi(2);
+            }
+        }
+        let n = clean.len() as f64;
+        for k in 0..N_NOISE_INPUTS {
+            let mean = m[k] / n;
+            x_mean.push(mean as f32);
+            x_sd.push((q[k] / n - mean * mean).max(0.0).sqrt().max(1e-3) as f32);
+        }
+    }
+    let n_in = x_mean.len();
     let (y_mean, y_sd) = standardisation(
         clean
             .iter()
@@ -776,6 +836,16 @@ pub fn train(
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(0xB47C_0000 + epoch as u64);
         order.shuffle(&mut rng);
+        // Which trains are told their noise amplitude this epoch (those that have one).
+        let told_now: Vec<bool> = if told {
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+            rng.set_stream(0x7E11_0000 + epoch as u64);
+            set.iter()
+                .map(|e| rng.random_bool(cfg.p_noise_told) && e.noise.is_some())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut train_loss = 0.0;
         let mut seen = 0usize;
         for (bi, idx) in order.chunks(cfg.batch).enumerate() {
@@ -783,13 +853,18 @@ pub fn train(
                 bail!("interrupted");
             }
             let b = idx.len();
-            let mut xs = Vec::with_capacity(b * nf);
+            let mut xs = Vec::with_capacity(b * n_in);
             let mut ys = Vec::with_capacity(b * 2);
             let mut hot = vec![0f32; b * c];
             for (r, &i) in idx.iter().enumerate() {
                 let e = &set[i];
+                // The noise inputs (weights that read them) after the features, all standardised.
+                let noise = noise_inputs(e.noise.filter(|_| told && told_now[i]));
                 xs.extend(
-                    e.x.iter()
+                    e.x[..nf]
+                        .iter()
+                        .copied()
+                        .chain(noise.into_iter().take(n_in - nf))
                         .zip(&weights.x_mean)
                         .zip(&weights.x_sd)
                         .map(|((v, m), s)| (v - m) / s),
@@ -799,7 +874,7 @@ pub fn train(
                 }
                 hot[r * c + e.label] = 1.0;
             }
-            let x = Tensor::<2>::from_data(TensorData::new(xs, [b, nf]), &dev);
+            let x = Tensor::<2>::from_data(TensorData::new(xs, [b, n_in]), &dev);
             let y = Tensor::<2>::from_data(TensorData::new(ys, [b, 2]), &dev);
             let hot = Tensor::<2>::from_data(TensorData::new(hot, [b, c]), &dev);
             let out = model.forward(x);
@@ -900,6 +975,9 @@ pub fn train(
     }
     if a.p_drift > 0.0 {
         aug += &format!(" p_drift={} max_drift={}", a.p_drift, a.max_drift);
+    }
+    if told {
+        aug += &format!(" p_noise_told={}", cfg.p_noise_told);
     }
     if cfg.features_version != crate::features::VERSION {
         aug += &format!(" features_version={}", cfg.features_version);

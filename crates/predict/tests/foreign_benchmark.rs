@@ -36,6 +36,51 @@ fn report_of(folder: &str, model: &str, domains: usize) -> Option<BenchReport> {
     Some(r)
 }
 
+/// Pooled over the domains, each label of `min_trains` trains or more holds `lo`-85% of both DICs inside 1 sd and
+/// at least `in2` inside 2 sd.
+fn pooled_coverage(r: &BenchReport, min_trains: usize, lo: f64, in2: f64) {
+    for label in ["tonic", "bursting"] {
+        let n = &r.row(POOLED, label).unwrap().net;
+        assert!(n.n >= min_trains, "{label}: {} trains", n.n);
+        for d in 0..2 {
+            assert!(
+                (lo..=0.85).contains(&n.in1[d]) && n.in2[d] >= in2,
+                "{label}, DIC {d}: {:.1}% inside 1 sd, {:.1}% inside 2 sd",
+                100.0 * n.in1[d],
+                100.0 * n.in2[d]
+            );
+        }
+    }
+}
+
+/// Every row (domain x label) of `min_trains` trains or more holds at least `in2` of both DICs inside 2 sd.
+fn never_confidently_wrong(r: &BenchReport, min_trains: usize, in2: f64) {
+    for row in r.rows.iter().filter(|r| r.net.n >= min_trains) {
+        for d in 0..2 {
+            assert!(
+                row.net.in2[d] >= in2,
+                "{} {}: DIC {d} {:.1}% inside 2 sd",
+                row.domain,
+                row.net.name,
+                100.0 * row.net.in2[d]
+            );
+        }
+    }
+}
+
+/// Tonic trains, pooled, read at least as well as from their rate alone (the weights' own baseline).
+fn tonic_beats_the_rate_alone(r: &BenchReport) {
+    let tonic = r.row(POOLED, "tonic").unwrap();
+    let base = tonic
+        .baseline
+        .expect("the built-in weights carry a rate-only baseline");
+    assert!(
+        tonic.net.mae[0] <= base[0] && tonic.net.mae[1] <= base[1],
+        "tonic MAE {:?} against the rate alone {base:?}",
+        tonic.net.mae
+    );
+}
+
 /// STG: calibrated per label over all domains, never confidently wrong in one, better than the rate alone on
 /// tonic trains, and as good as ever on bursting ones. The 1-sd coverage may exceed the band's 76% (up to 85%):
 /// bursting errors are lighter-tailed than a Gaussian, and the sd that keeps 2-sd coverage at most 98% then
@@ -48,43 +93,13 @@ fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
     let Some(r) = report("stg") else {
         return;
     };
-    for label in ["tonic", "bursting"] {
-        let row = r.row(POOLED, label).unwrap();
-        let n = &row.net;
-        assert!(n.n >= 200, "{label}: {} trains", n.n);
-        for d in 0..2 {
-            assert!(
-                (0.58..=0.85).contains(&n.in1[d]) && n.in2[d] >= 0.88,
-                "{label}, DIC {d}: {:.1}% inside 1 sd, {:.1}% inside 2 sd",
-                100.0 * n.in1[d],
-                100.0 * n.in2[d]
-            );
-        }
-    }
+    pooled_coverage(&r, 200, 0.58, 0.88);
     // No domain where the network is confidently wrong: every row of 15 trains or more keeps at least 70% of
     // its true values inside 2 sd (a calibrated network gives 94%; 70% of 15 is 4 sd below); of the 13 settled
     // and 13 relaxing tonic cells, below that size, the network holds 13 and 12 inside 2 sd of g_s (the network
     // before session 21: 9 of 13 relaxing).
-    for row in r.rows.iter().filter(|r| r.net.n >= 15) {
-        for d in 0..2 {
-            assert!(
-                row.net.in2[d] >= 0.7,
-                "{} {}: DIC {d} {:.1}% inside 2 sd",
-                row.domain,
-                row.net.name,
-                100.0 * row.net.in2[d]
-            );
-        }
-    }
-    let tonic = r.row(POOLED, "tonic").unwrap();
-    let base = tonic
-        .baseline
-        .expect("the built-in weights carry a rate-only baseline");
-    assert!(
-        tonic.net.mae[0] <= base[0] && tonic.net.mae[1] <= base[1],
-        "tonic MAE {:?} against the rate alone {base:?}",
-        tonic.net.mae
-    );
+    never_confidently_wrong(&r, 15, 0.7);
+    tonic_beats_the_rate_alone(&r);
     let bursting = r.row(POOLED, "bursting").unwrap();
     assert!(
         bursting.net.mae[0] <= 0.6 && bursting.net.mae[1] <= 0.9,
@@ -105,6 +120,61 @@ fn the_built_in_stg_network_is_calibrated_on_foreign_trains() {
         "{:.1}% flagged out of domain",
         100.0 * all.ood
     );
+}
+
+/// DA (`benchmarks/foreign-small/da`: 20 cells of seed 2000 in 16 domains, 18 tonic and 2 bursting without
+/// noise): never confidently wrong, better than the rate alone on tonic trains, g_u within issue 21's 0.95 on
+/// every noise-free domain; and told the current noise's amplitude (`predict --noise`), within 0.95 at sigma 2
+/// and 5 too, where the spike times alone cannot say it (the same cells read 3.09 and 2.19 untold: a slow noisy
+/// DA train comes from a cell of g_u about 6 at sigma 2 and 11 at sigma 5, notes/predictor-log.md section 27).
+/// The 2-sd coverage has no upper bound here: the same 18 tonic cells in every domain (99-100% inside 2 sd).
+#[test]
+fn the_built_in_da_network_on_foreign_trains_and_told_the_noise_amplitude() {
+    let Some(r) = report("da") else {
+        return;
+    };
+    pooled_coverage(&r, 25, 0.6, 0.9);
+    never_confidently_wrong(&r, 10, 0.85);
+    for row in &r.rows {
+        if row.net.name == "all"
+            && row.domain != POOLED
+            && !row.domain.starts_with("noise")
+            && !row.domain.starts_with("long")
+        {
+            assert!(
+                row.net.mae[1] <= 0.95,
+                "{}: g_u MAE {}",
+                row.domain,
+                row.net.mae[1]
+            );
+        }
+    }
+    tonic_beats_the_rate_alone(&r);
+    assert_eq!(r.row(POOLED, "all").unwrap().ood, 0.0);
+
+    // Told the amplitude: g_u within 0.95 at sigma 2 and 5, calibrated (2 sd) at every amplitude.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/foreign-small/da");
+    let mut p = Predictor::embedded("da").unwrap();
+    assert!(p.weights.noise_input);
+    for (sigma, cap) in [(2.0, 0.95), (5.0, 0.95), (10.0, 1.3)] {
+        let samples =
+            spikepop_predict::data::read_csv(&dir.join(format!("noise{sigma}.csv"))).unwrap();
+        let untold = spikepop_predict::eval::evaluate(&p, &samples).rows[0].clone();
+        p.tell_noise(Some(sigma)).unwrap();
+        let told = spikepop_predict::eval::evaluate(&p, &samples).rows[0].clone();
+        p.tell_noise(None).unwrap();
+        eprintln!(
+            "sigma {sigma}: told {:?}, untold {:?}",
+            told.mae, untold.mae
+        );
+        assert_eq!(told.n, 20);
+        assert!(
+            told.mae[1] <= cap && told.in2.iter().all(|c| *c >= 0.85),
+            "sigma {sigma} told: MAE {:?}, {:?} inside 2 sd",
+            told.mae,
+            told.in2
+        );
+    }
 }
 
 /// At the reference's scale (`benchmarks/foreign-240`: 240 STG cells of seed 1000 in eight noise-free domains, the

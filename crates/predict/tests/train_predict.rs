@@ -52,9 +52,15 @@ fn synthetic(n: usize, seed: u64) -> Vec<Sample> {
                 g_s,
                 g_u,
                 group: i as u64,
+                noise: None,
             }
         })
         .collect()
+}
+
+/// A run from scratch, without checkpoints, that is not interrupted.
+fn fit(cfg: &TrainConfig, data: &[Sample], val: &[Sample]) -> spikepop_predict::train::Trained {
+    train(cfg, data, val, None, false, &Quiet, &AtomicBool::new(false)).unwrap()
 }
 
 fn tiny_config(seed: u64, epochs: usize) -> TrainConfig {
@@ -160,16 +166,7 @@ fn a_run_can_start_from_trained_layers() {
         ..tiny_config(5, 1)
     };
     let t = train(&tuned, &other, &val, None, false, &Quiet, &never).unwrap();
-    let fresh = train(
-        &tiny_config(5, 1),
-        &other,
-        &val,
-        None,
-        false,
-        &Quiet,
-        &never,
-    )
-    .unwrap();
+    let fresh = fit(&tiny_config(5, 1), &other, &val);
     assert!(
         t.history[0].1 < fresh.history[0].1 - 0.5,
         "{:?} vs {:?}",
@@ -429,4 +426,106 @@ fn built_in_predictions_do_not_depend_on_the_integration_step() {
             );
         }
     }
+}
+
+/// Tonic trains whose "g_u" is the sd of the current noise that fired them, which the trains do not show:
+/// `n` trains at 3-30 Hz, each of amplitude 2, 5 or 10 ("g_s" from the rate, give or take 2).
+fn noisy_cells(n: usize, seed: u64) -> Vec<Sample> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let rate = rng.random_range(3.0..30.0);
+            let sigma = [2.0, 5.0, 10.0][i % 3];
+            let p = SynthParams {
+                kind: Kind::Tonic,
+                rate_hz: rate,
+                duration_ms: 3000.0,
+                ..SynthParams::default()
+            };
+            Sample {
+                id: i.to_string(),
+                times_ms: spikepop_spikes::synth::train(&p, &mut rng),
+                // Not an exact function of the rate: an exact one drives its sd to the floor, and its
+                // gradient then crowds out everything else's in the clipped steps.
+                g_s: rate / 2.0 + rng.random_range(-2.0..2.0),
+                g_u: sigma,
+                group: i as u64,
+                noise: Some(sigma),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_network_told_the_noise_amplitude_reads_what_only_the_amplitude_says() {
+    let data = noisy_cells(900, 5);
+    let val = noisy_cells(150, 6);
+    let never = AtomicBool::new(false);
+    let cfg = TrainConfig {
+        p_noise_told: 0.5,
+        // Clean trains: the amplitude is the only thing to learn here.
+        augment: Augment {
+            p_clean: 1.0,
+            ..Augment::default()
+        },
+        ..tiny_config(3, 40)
+    };
+    let t = train(&cfg, &data, &val, None, false, &Quiet, &never).unwrap();
+    assert!(t.weights.noise_input);
+    assert!(t.weights.notes["augment"].ends_with(" p_noise_told=0.5"));
+    // The noise inputs survive the file.
+    let back = spikepop_predict::Weights::from_bytes(&t.weights.to_bytes()).unwrap();
+    assert_eq!(back, t.weights);
+
+    let train10: Vec<f64> = (0..30).map(|i| 7.0 + 100.0 * i as f64).collect(); // 10 Hz
+    let read = |p: &Predictor| match p.predict(&train10) {
+        Prediction::Spiking { output, .. } => output,
+        other => panic!("{other:?}"),
+    };
+    let mut p = Predictor::new(back);
+    let untold = read(&p);
+    // Not told, the amplitude could be any of the three: the centre lies between them, the sd spans them.
+    assert!(
+        (3.5..8.5).contains(&untold.g_u) && untold.sd_g_u > 2.0,
+        "{untold:?}"
+    );
+    for sigma in [2.0, 5.0, 10.0] {
+        p.tell_noise(Some(sigma)).unwrap();
+        let told = read(&p);
+        assert!(
+            (told.g_u - sigma).abs() < 1.2 && told.sd_g_u < 0.6 * untold.sd_g_u,
+            "told {sigma}: {told:?}, untold {untold:?}"
+        );
+        // The rate is read as before.
+        assert!((told.g_s - 5.0).abs() < 2.5, "{told:?}");
+    }
+    p.tell_noise(None).unwrap();
+    assert_eq!(read(&p), untold);
+    assert_eq!(p.noise(), None);
+    assert_eq!(
+        p.tell_noise(Some(-1.0)),
+        Err(spikepop_predict::NoiseError::Invalid(-1.0))
+    );
+    assert!(matches!(
+        p.tell_noise(Some(f64::NAN)),
+        Err(spikepop_predict::NoiseError::Invalid(_))
+    ));
+
+    // Weights trained without the noise inputs are not told an amplitude, and the samples' amplitudes
+    // leave them as they were.
+    let plain = train(&tiny_config(3, 2), &data, &val, None, false, &Quiet, &never).unwrap();
+    assert!(!plain.weights.noise_input);
+    let unknown: Vec<Sample> = data
+        .iter()
+        .cloned()
+        .map(|s| Sample { noise: None, ..s })
+        .collect();
+    let same = fit(&tiny_config(3, 2), &unknown, &val);
+    assert_eq!(plain.weights.to_bytes(), same.weights.to_bytes());
+    let mut q = Predictor::new(plain.weights);
+    assert_eq!(
+        q.tell_noise(Some(5.0)),
+        Err(spikepop_predict::NoiseError::NotRead)
+    );
+    assert_eq!(q.tell_noise(None), Ok(()));
 }

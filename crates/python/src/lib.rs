@@ -218,7 +218,7 @@ fn features_csv(
 
 /// The predictions file of `spikepop predict`, as text.
 #[pyfunction]
-#[pyo3(signature = (ids, times, model_name, weights=None, threads=None))]
+#[pyo3(signature = (ids, times, model_name, weights=None, threads=None, noise=None))]
 fn predict_csv(
     py: Python<'_>,
     ids: Vec<String>,
@@ -226,10 +226,14 @@ fn predict_csv(
     model_name: &str,
     weights: Option<PathBuf>,
     threads: Option<usize>,
+    noise: Option<f64>,
 ) -> PyResult<String> {
     let model = model(model_name)?;
     let trains = trains(ids, times)?;
-    let predictor = Predictor::for_model(model, weights.as_deref()).map_err(value_error)?;
+    let mut predictor = Predictor::for_model(model, weights.as_deref()).map_err(value_error)?;
+    predictor
+        .tell_noise(noise)
+        .map_err(|e| value_error(format!("noise={}: {e}", noise.unwrap_or(f64::NAN))))?;
     let buf = py.detach(|| {
         with_threads(threads, || {
             let t: Vec<&[f64]> = trains.iter().map(|t| t.times_ms.as_slice()).collect();
@@ -553,6 +557,7 @@ struct TrainArgs {
     p_drift: Option<f64>,
     max_drift: Option<f64>,
     features_version: Option<u32>,
+    p_noise_told: Option<f64>,
     init: Option<PathBuf>,
 }
 
@@ -614,6 +619,7 @@ fn train(
             None => None,
         },
         features_version: args.features_version.unwrap_or(c.features_version),
+        p_noise_told: args.p_noise_told.unwrap_or(c.p_noise_told),
         ..c
     };
     cfg.validate().map_err(|e| value_error(format!("{e:#}")))?;

@@ -64,6 +64,17 @@ def test_features_and_predictions_are_the_command_lines(tmp_path):
     assert list(p["label"]) == ["tonic", "bursting", "bursting", "bursting", "bursting"]
 
 
+
+def test_a_told_noise_amplitude_is_the_command_line_s(tmp_path):
+    noisy = ROOT / "benchmarks" / "foreign-small" / "da" / "noise2.csv"
+    run_cli("predict", "--model", "da", "--input", noisy, "--noise", 2, "-o", tmp_path / "p.csv")
+    p = spikepop.predict(str(noisy), model="da", noise=2.0)
+    pd.testing.assert_frame_equal(p, pd.read_csv(tmp_path / "p.csv", dtype={"ID": str}))
+    untold = spikepop.predict(str(noisy), model="da")
+    assert (p["sd_g_u"] < untold["sd_g_u"]).mean() > 0.5
+    with pytest.raises(ValueError, match="noise=5: these weights do not read the noise amplitude"):
+        spikepop.predict(str(EXAMPLE), model="stg", noise=5.0)
+
 def test_every_input_form_gives_the_same_trains():
     trains = spikepop.read(EXAMPLE)
     assert list(trains) == ["1", "2", "3", "4", "5"]

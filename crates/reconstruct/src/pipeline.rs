@@ -153,6 +153,21 @@ pub fn predict_all(trains: &[SpikeTrain], priors: &Priors) -> Vec<Result<Predict
     }
 }
 
+/// The predictor of `priors` told the current noise the candidates are simulated with, when they are
+/// simulated with noise and the predictor reads the noise amplitude ([`Predictor::tell_noise`]) but was not
+/// told one; `None` otherwise (the priors are used as they are).
+fn told_noise(priors: &Priors, settings: &SearchSettings) -> Option<Predictor> {
+    let sigma = settings.sim.noise_sigma;
+    match priors {
+        Priors::Predictor(p) if sigma > 0.0 && p.weights.noise_input && p.noise().is_none() => {
+            let mut told = (*p).clone();
+            told.tell_noise(Some(sigma)).ok()?;
+            Some(told)
+        }
+        _ => None,
+    }
+}
+
 /// The rate-only reading of a tonic train ([`Predicted::rate`]): the weights' tonic rate baseline, or their
 /// rate baseline of every firing train when they have no tonic one; `None` for other labels, for a rate
 /// outside the training range (the prediction is then widened instead) and for weights without a baseline.
@@ -193,7 +208,9 @@ pub fn run(
             ..Default::default()
         },
     )?;
-    let predicted = predict_all(trains, priors);
+    let told = told_noise(priors, settings);
+    let told_priors = told.as_ref().map(Priors::Predictor);
+    let predicted = predict_all(trains, told_priors.as_ref().unwrap_or(priors));
     let mut out = Vec::with_capacity(trains.len());
     for (i, (t, p)) in trains.iter().zip(predicted).enumerate() {
         let outcome = match p {

@@ -186,7 +186,7 @@ def features(trains: Trains) -> pd.DataFrame:
     return _frame(_native.features_csv(ids, times))
 
 
-def predict(trains: Trains, model: str = "stg", weights: Optional[PathLike] = None, threads: Optional[int] = None) -> pd.DataFrame:
+def predict(trains: Trains, model: str = "stg", weights: Optional[PathLike] = None, threads: Optional[int] = None, noise: Optional[float] = None) -> pd.DataFrame:
     """The predicted DICs of every train (the columns of ``spikepop predict``): ``ID, label, g_s, sd_g_s,
     g_u, sd_g_u, p_<label>..., ood, windows``.
 
@@ -195,10 +195,12 @@ def predict(trains: Trains, model: str = "stg", weights: Optional[PathLike] = No
         model: a built-in model's name or a model file's path.
         weights: a weights file written by ``spikepop train`` (default: the built-in weights).
         threads: worker threads (default: all cores); results do not depend on it.
+        noise: the sd of the recordings' current noise in uA/cm² (0: noise-free), when known, for weights
+            that read it (the built-in DA weights; ``spikepop predict --noise``); default: not told.
     """
     ids, times, _, _ = _trains(trains)
     w = os.fspath(weights) if weights is not None else None
-    return _frame(_native.predict_csv(ids, times, model, w, threads))
+    return _frame(_native.predict_csv(ids, times, model, w, threads, noise))
 
 
 Population = Union[PathLike, "pd.DataFrame"]
@@ -593,6 +595,7 @@ def train(
     max_solver_noise: Optional[float] = None,
     p_drift: Optional[float] = None,
     max_drift: Optional[float] = None,
+    p_noise_told: Optional[float] = None,
     threads: Optional[int] = None,
     progress: Union[bool, Callable[[int, int, str], None]] = True,
 ) -> Dict[str, Any]:
@@ -612,7 +615,8 @@ def train(
         epochs, seed, hidden, batch, lr, loss (``gaussian`` or ``laplace``), beta: training settings.
         p_clean, max_jitter_ms, p_log_jitter, p_quantize, max_drop, p_window, resolution_ms, p_isi_noise,
             max_isi_noise, p_solver_noise, max_solver_noise, p_drift, max_drift: the augmentations;
-            features_version: the feature vector read.
+            features_version: the feature vector read; p_noise_told: the share of trains told their noise
+            amplitude (the network then also reads ``predict(..., noise=...)``).
         init: weights to start from (fine-tuning).
         resume: continue an interrupted run from its last checkpoint (same settings and data).
         threads: worker threads (default: all cores).
@@ -652,6 +656,7 @@ def train(
         p_drift=p_drift,
         max_drift=max_drift,
         features_version=features_version,
+        p_noise_told=p_noise_told,
         init=os.fspath(init) if init is not None else None,
     ))
     summary = _native.train(
