@@ -13,7 +13,7 @@
 //! rate-only regressors `rate_baseline.*` and `tonic_rate_baseline.*` and the bound of irregular patterns
 //! `irregular_bound` `[1]` ([`crate::pattern`]). Weights that read the recording's noise amplitude
 //! (`noise_input` = `1`) take [`N_NOISE_INPUTS`] more inputs after the features ([`noise_inputs`]), so their
-//! `x_mean`, `x_sd` and first layer are that much longer (mean 0 and sd 1 there). Metadata:
+//! `x_mean`, `x_sd` and first layer are that much longer. Metadata:
 //! `format` = `spikepop-predict`, `model` (stg or da), `features_version`, `labels` (comma-separated),
 //! `activation` = `silu`, `sd_floor`, `resolution_ms` (only when > 0; see [`crate::augment::blur`]), and
 //! free-form training notes.
@@ -405,6 +405,24 @@ impl Weights {
             .sum()
     }
 
+    /// The network's standardised inputs for one feature row ([`N_FEATURES`] entries; weights of an older
+    /// version read the first ones): the features, then, for weights that read it, the noise amplitude told or
+    /// not ([`noise_inputs`]). Training batches and predictions are both built by it.
+    pub fn inputs<'a>(
+        &'a self,
+        row: &'a [f32],
+        told: Option<f64>,
+    ) -> impl Iterator<Item = f32> + 'a {
+        let extra = if self.noise_input { N_NOISE_INPUTS } else { 0 };
+        row[..self.x_mean.len() - extra]
+            .iter()
+            .copied()
+            .chain(noise_inputs(told).into_iter().take(extra))
+            .zip(&self.x_mean)
+            .zip(&self.x_sd)
+            .map(|((v, m), s)| (v - m) / s)
+    }
+
     /// The raw head outputs (before softplus and softmax) for `rows` feature rows of the current version
     /// ([`N_FEATURES`] each; weights of an older version read the first entries of each row), the noise
     /// amplitude not told.
@@ -415,31 +433,25 @@ impl Weights {
     /// [`Weights::raw`] with the recording's noise amplitude told (`Some(sigma)`, uA/cm²) or not (`None`), for
     /// weights that read it ([`Weights::noise_input`]; other weights ignore it).
     pub fn raw_told(&self, x: &[f32], rows: usize, told: Option<f64>) -> Vec<f32> {
-        self.raw_each(x, &vec![told; rows])
+        self.raw_each(x, std::iter::repeat_n(told, rows))
     }
 
-    /// [`Weights::raw_told`] with an amplitude (or none) per row: `told.len()` rows.
-    pub fn raw_each(&self, x: &[f32], told: &[Option<f64>]) -> Vec<f32> {
+    /// [`Weights::raw_told`] with an amplitude (or none) per row: as many rows as `told` gives.
+    pub fn raw_each(
+        &self,
+        x: &[f32],
+        told: impl ExactSizeIterator<Item = Option<f64>>,
+    ) -> Vec<f32> {
         let rows = told.len();
         assert_eq!(
             x.len(),
             rows * N_FEATURES,
             "feature rows have the wrong length"
         );
-        let extra = if self.noise_input { N_NOISE_INPUTS } else { 0 };
-        let f = self.x_mean.len() - extra;
         let mut h: Vec<f32> = x
             .chunks_exact(N_FEATURES)
             .zip(told)
-            .flat_map(|(r, t)| {
-                r[..f]
-                    .iter()
-                    .copied()
-                    .chain(noise_inputs(*t).into_iter().take(extra))
-                    .zip(&self.x_mean)
-                    .zip(&self.x_sd)
-                    .map(|((v, m), s)| (v - m) / s)
-            })
+            .flat_map(|(r, t)| self.inputs(r, t))
             .collect();
         let mut tmp = Vec::new();
         for layer in &self.hidden {
@@ -1063,8 +1075,9 @@ pub(crate) mod tests {
         let untold = w.raw(&x, 2);
         let told = w.raw_told(&x, 2, Some(4.0));
         assert_ne!(untold, told);
-        assert_eq!(w.raw_each(&x, &[None, Some(4.0)])[..7], untold[..7]);
-        assert_eq!(w.raw_each(&x, &[None, Some(4.0)])[7..], told[7..]);
+        let each = w.raw_each(&x, [None, Some(4.0)].into_iter());
+        assert_eq!(each[..7], untold[..7]);
+        assert_eq!(each[7..], told[7..]);
         let first = |inputs: &[f32]| {
             let mut out = Vec::new();
             w.hidden[0].forward(inputs, 1, &mut out);

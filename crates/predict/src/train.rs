@@ -465,8 +465,7 @@ pub fn loss_of(w: &Weights, set: &[Encoded], loss: Loss) -> (f64, f64) {
         .par_chunks(1024)
         .map(|chunk| {
             let x: Vec<f32> = chunk.iter().flat_map(|e| e.x).collect();
-            let told: Vec<Option<f64>> = chunk.iter().map(|e| e.noise).collect();
-            let raw = w.raw_each(&x, &told);
+            let raw = w.raw_each(&x, chunk.iter().map(|e| e.noise));
             let (mut nll, mut ce) = (0.0, 0.0);
             for (e, o) in chunk.iter().zip(raw.chunks_exact(w.head.d_out)) {
                 for d in 0..2 {
@@ -858,17 +857,7 @@ pub fn train(
             let mut hot = vec![0f32; b * c];
             for (r, &i) in idx.iter().enumerate() {
                 let e = &set[i];
-                // The noise inputs (weights that read them) after the features, all standardised.
-                let noise = noise_inputs(e.noise.filter(|_| told && told_now[i]));
-                xs.extend(
-                    e.x[..nf]
-                        .iter()
-                        .copied()
-                        .chain(noise.into_iter().take(n_in - nf))
-                        .zip(&weights.x_mean)
-                        .zip(&weights.x_sd)
-                        .map(|((v, m), s)| (v - m) / s),
-                );
+                xs.extend(weights.inputs(&e.x, e.noise.filter(|_| told && told_now[i])));
                 for d in 0..2 {
                     ys.push((e.y[d] - weights.y_mean[d]) / weights.y_sd[d]);
                 }
