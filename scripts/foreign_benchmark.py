@@ -70,7 +70,8 @@ BDF and LSODA are given the exact analytic Jacobian (it changes the step sequenc
 
 Output layout (OUT/<model>/):
   benchmark.json  {"format": "spikepop-benchmark", "version": 1, "model", "seed", "cells",
-                   "domains": [{"name", "file", "simulator", "description", "cells"}, ...]}
+                   "domains": [{"name", "file", "simulator", "description", "cells", "noise"}, ...]}
+                  noise: the sd of the current noise (uA/cm2) in the noisy and long domains, absent elsewhere
   <domain>.csv    ID,g_s,g_u,duration_ms,n_spikes,spiking_times,<conductances in the spec's order>
                   spiking_times = "[t1, t2, ...]" in ms (repr floats); duration_ms = kept window length.
 
@@ -905,7 +906,13 @@ def update_manifest(outdir: Path, args, n_cells: int, done: dict) -> None:
 
 def manifest_entry(model: str, name: str, n: int) -> dict:
     sim, desc = domain_info(model, name)
-    return {"name": name, "file": f"{name}.csv", "simulator": sim, "description": desc, "cells": n}
+    entry = {"name": name, "file": f"{name}.csv", "simulator": sim, "description": desc, "cells": n}
+    # the sd of the current noise that fired the domain's cells, for `spikepop evaluate --benchmark` to tell
+    # predictors that read it (absent: noise-free)
+    noise = NOISE_SIGMA.get(name, LONG_NOISE if name.startswith("long") else None)
+    if noise is not None:
+        entry["noise"] = noise
+    return entry
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -59,8 +59,8 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Tell the predictor the sd of the trains' current noise, uA/cm² (weights that read it; with --data: a
-    /// benchmark's domains each have their own).
+    /// Tell the predictor the sd of the trains' current noise, uA/cm² (weights that read it). Not with
+    /// --benchmark: there each noisy domain is told its own (benchmark.json's `noise`) in rows of its own.
     #[arg(long, value_name = "SIGMA", conflicts_with = "benchmark")]
     noise: Option<f64>,
     /// Also write the table as CSV (one row per group, or per domain and group; shares as fractions).

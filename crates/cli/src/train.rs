@@ -93,6 +93,8 @@ pub struct Args {
     resolution_ms: f64,
     /// Start from the layers of these weights (fine-tuning, e.g. DA from the STG network) instead of random
     /// ones; the input and target standardisation still come from the data. Needs the same --hidden widths.
+    /// Weights that do not read the noise amplitude may start a network that does (--p-noise-told): its two
+    /// noise inputs start with zero weights, so that it begins as those weights, told or not.
     #[arg(long, value_name = "WEIGHTS.safetensors")]
     init: Option<PathBuf>,
     /// Augmentation: probability that an augmented train gets ISI noise (each interval multiplied by

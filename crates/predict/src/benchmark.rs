@@ -7,8 +7,13 @@
 //!
 //! ```json
 //! {"format": "spikepop-benchmark", "version": 1, "model": "stg",
-//!  "domains": [{"name": "ref-app", "file": "ref-app.csv", "simulator": "...", "description": "..."}]}
+//!  "domains": [{"name": "ref-app", "file": "ref-app.csv", "simulator": "...", "description": "..."},
+//!              {"name": "noise5", "file": "noise5.csv", "noise": 5.0}]}
 //! ```
+//!
+//! A domain's `noise`, where present, is the sd (uA/cm²) of the current noise that fired its cells; a
+//! predictor that reads the noise amplitude ([`crate::Weights::noise_input`]) is evaluated on such a domain
+//! twice, not told and told it ([`BenchRow::told_noise`]).
 //!
 //! [`evaluate`] gives, for every domain and label, the predictor's errors and calibration next to those of the
 //! rate-only baseline ([`crate::baseline`]) and the reference network's published figures where they apply.
@@ -61,6 +66,8 @@ struct DomainEntry {
     simulator: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    noise: Option<f64>,
 }
 
 /// One domain: its cells' trains with their true DICs.
@@ -72,6 +79,9 @@ pub struct Domain {
     pub simulator: String,
     /// What it stands for.
     pub description: String,
+    /// The sd of the current noise that fired its cells (uA/cm²), where the manifest gives it; `None`:
+    /// noise-free, or not said.
+    pub noise: Option<f64>,
     /// The cells.
     pub samples: Vec<Sample>,
 }
@@ -120,11 +130,18 @@ impl Benchmark {
                     d.name, d.file
                 )));
             }
+            if let Some(sigma) = d.noise.filter(|s| !(s.is_finite() && *s >= 0.0)) {
+                return Err(bad(format!(
+                    "domain `{}`: noise {sigma}; expected the sd of the current noise, a number >= 0 (uA/cm2)",
+                    d.name
+                )));
+            }
             let samples = read_csv(&dir.join(&d.file))?;
             domains.push(Domain {
                 name: d.name,
                 simulator: d.simulator,
                 description: d.description,
+                noise: d.noise,
                 samples,
             });
         }
@@ -153,6 +170,9 @@ pub fn published_reference(model: &str, domain: &str, row: &str) -> Option<[f64;
 pub struct BenchRow {
     /// The domain.
     pub domain: String,
+    /// The noise amplitude the predictor was told on this row (the domain's `noise`), for weights that read
+    /// it; `None`: not told (every domain's first rows, and the pooled ones).
+    pub told_noise: Option<f64>,
     /// The predictor's figures (its `name` is the label or `all`).
     pub net: Row,
     /// The rate-only baseline's MAE of g_s, g_u on the same trains (when the weights have one).
@@ -177,11 +197,19 @@ pub struct BenchReport {
 }
 
 impl BenchReport {
-    /// The row of a domain and label (`all`, `tonic`, ...).
+    /// The row of a domain and label (`all`, `tonic`, ...), the noise amplitude not told.
     pub fn row(&self, domain: &str, label: &str) -> Option<&BenchRow> {
         self.rows
             .iter()
-            .find(|r| r.domain == domain && r.net.name == label)
+            .find(|r| r.domain == domain && r.net.name == label && r.told_noise.is_none())
+    }
+
+    /// The row of a domain and label with the domain's noise amplitude told to the predictor (weights that
+    /// read it, domains that give it).
+    pub fn told_row(&self, domain: &str, label: &str) -> Option<&BenchRow> {
+        self.rows
+            .iter()
+            .find(|r| r.domain == domain && r.net.name == label && r.told_noise.is_some())
     }
 }
 
@@ -189,27 +217,43 @@ impl BenchReport {
 pub const POOLED: &str = "all domains";
 
 /// Evaluates `predictor` on every domain of `bench`, then on all of them pooled ([`POOLED`]); the rate-only
-/// baseline is `baseline` if given, else the one stored in the weights.
+/// baseline is `baseline` if given, else the one stored in the weights. Weights that read the noise amplitude
+/// are evaluated on each domain that gives its `noise` a second time, told it (rows with
+/// [`BenchRow::told_noise`], after the domain's untold rows, not pooled); the pooled rows are untold, and an
+/// amplitude told to `predictor` itself is ignored.
 pub fn evaluate(
     predictor: &Predictor,
     bench: &Benchmark,
     baseline: Option<&RateBaseline>,
 ) -> BenchReport {
     let baseline = baseline.or(predictor.weights.rate_baseline.as_ref());
+    let mut untold = predictor.clone();
+    untold
+        .tell_noise(None)
+        .expect("not telling is always possible");
     let mut rows = Vec::new();
     let mut silent = Vec::new();
     let mut pooled: Vec<(&Sample, Prediction)> = Vec::new();
     for d in &bench.domains {
         let trains: Vec<&[f64]> = d.samples.iter().map(|s| s.times_ms.as_slice()).collect();
-        let preds = predictor.predict_many(&trains);
+        let preds = untold.predict_many(&trains);
         let scored: Vec<(&Sample, Prediction)> = d.samples.iter().zip(preds).collect();
-        let (r, k) = table(&bench.model, &d.name, &scored, baseline);
+        let (r, k) = table(&bench.model, &d.name, &scored, baseline, None);
         rows.extend(r);
         silent.push((d.name.clone(), k));
         pooled.extend(scored);
+        if let Some(sigma) = d.noise {
+            let mut told = untold.clone();
+            // weights that do not read the amplitude refuse it: they have no told rows
+            if told.tell_noise(Some(sigma)).is_ok() {
+                let preds = told.predict_many(&trains);
+                let scored: Vec<(&Sample, Prediction)> = d.samples.iter().zip(preds).collect();
+                rows.extend(table(&bench.model, &d.name, &scored, baseline, Some(sigma)).0);
+            }
+        }
     }
     if bench.domains.len() > 1 {
-        rows.extend(table(&bench.model, POOLED, &pooled, baseline).0);
+        rows.extend(table(&bench.model, POOLED, &pooled, baseline, None).0);
     }
     BenchReport {
         model: bench.model.clone(),
@@ -231,6 +275,7 @@ fn table(
     domain: &str,
     scored: &[(&Sample, Prediction)],
     baseline: Option<&RateBaseline>,
+    told_noise: Option<f64>,
 ) -> (Vec<BenchRow>, usize) {
     // Per firing train: true label, baseline |error| and |z|, whether flagged.
     let mut extra: Vec<Extra> = Vec::new();
@@ -281,6 +326,7 @@ fn table(
             };
             BenchRow {
                 domain: domain.to_string(),
+                told_noise,
                 reference: published_reference(model, domain, &net.name),
                 ood: members.iter().filter(|m| m.2).count() as f64 / n,
                 baseline,
@@ -295,7 +341,8 @@ fn table(
 impl BenchReport {
     /// The table as CSV: `domain`, the columns of [`crate::eval::ROW_COLUMNS`], then `ood_share`,
     /// `baseline_mae_g_s`, `baseline_mae_g_u`, `baseline_in_1sd_g_s`, `baseline_in_1sd_g_u`,
-    /// `reference_mae_g_s`, `reference_mae_g_u` (empty where there is none).
+    /// `reference_mae_g_s`, `reference_mae_g_u` (empty where there is none), `told_noise` (the amplitude told
+    /// to the predictor on this row, empty where none was).
     pub fn write_csv(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut csv = csv::Writer::from_writer(w);
         let mut head = vec!["domain"];
@@ -308,6 +355,7 @@ impl BenchReport {
             "baseline_in_1sd_g_u",
             "reference_mae_g_s",
             "reference_mae_g_u",
+            "told_noise",
         ]);
         csv.write_record(&head)?;
         let pair = |v: Option<[f64; 2]>| match v {
@@ -321,6 +369,7 @@ impl BenchReport {
             c.extend(pair(r.baseline));
             c.extend(pair(r.baseline_in1));
             c.extend(pair(r.reference));
+            c.push(r.told_noise.map_or(String::new(), |s| s.to_string()));
             csv.write_record(&c)?;
         }
         csv.flush()
@@ -342,10 +391,14 @@ impl fmt::Display for BenchReport {
         };
         for r in &self.rows {
             let n = &r.net;
+            let domain = match r.told_noise {
+                Some(s) => format!("{}, told {s}", r.domain),
+                None => r.domain.clone(),
+            };
             write!(
                 f,
                 "\n| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {:.1}% | {} | {} |",
-                r.domain,
+                domain,
                 n.name,
                 n.n,
                 n.mae[0],
@@ -435,5 +488,26 @@ mod tests {
         );
         let err = Benchmark::read(dir.path()).unwrap_err().to_string();
         assert!(err.contains("inside the folder"), "{err}");
+        write(
+            dir.path(),
+            MANIFEST,
+            r#"{"format": "spikepop-benchmark", "version": 1, "model": "stg",
+                "domains": [{"name": "a", "file": "a.csv", "noise": -5}]}"#,
+        );
+        let err = Benchmark::read(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("benchmark.json") && err.contains("domain `a`: noise -5"),
+            "{err}"
+        );
+        write(
+            dir.path(),
+            MANIFEST,
+            r#"{"format": "spikepop-benchmark", "version": 1, "model": "stg",
+                "domains": [{"name": "a", "file": "a.csv", "noise": 5}]}"#,
+        );
+        assert_eq!(
+            Benchmark::read(dir.path()).unwrap().domains[0].noise,
+            Some(5.0)
+        );
     }
 }

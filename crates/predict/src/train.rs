@@ -172,7 +172,11 @@ impl TrainConfig {
         if let Some(init) = &self.init {
             let widths: Vec<usize> = init.hidden.iter().map(|d| d.d_out).collect();
             let nf = self.n_inputs()?;
-            if widths != self.hidden || init.hidden.first().is_some_and(|d| d.d_in != nf) {
+            // weights that do not read the noise amplitude may start a network that does
+            let fits = |d: &Dense| {
+                d.d_in == nf || (self.p_noise_told > 0.0 && d.d_in + N_NOISE_INPUTS == nf)
+            };
+            if widths != self.hidden || init.hidden.first().is_some_and(|d| !fits(d)) {
                 bail!(
                     "--init {}: its hidden layers are {widths:?} wide on {} features; expected --hidden {:?} \
                      on {nf}",
@@ -421,8 +425,9 @@ fn random_layers(cfg: &TrainConfig) -> (Vec<Dense>, Dense) {
     (hidden, head)
 }
 
-/// Initial weights: the layers of `cfg.init` when given, else Kaiming-uniform layers from the seed and a
-/// zero-bias head whose sd output starts near 1; the standardisation is always the data's.
+/// Initial weights: the layers of `cfg.init` when given (with zero weights on the noise inputs where they
+/// lack them), else Kaiming-uniform layers from the seed and a zero-bias head whose sd output starts near 1;
+/// the standardisation is always the data's.
 fn init_weights(
     cfg: &TrainConfig,
     x_mean: Vec<f32>,
@@ -430,10 +435,17 @@ fn init_weights(
     y_mean: [f32; 2],
     y_sd: [f32; 2],
 ) -> Weights {
-    let (hidden, head) = match &cfg.init {
+    let (mut hidden, head) = match &cfg.init {
         Some(init) => (init.hidden.clone(), init.head.clone()),
         None => random_layers(cfg),
     };
+    // layers of weights without the noise inputs: the inputs come last, so they get zero rows, and the
+    // network starts as those weights whatever it is told
+    if let Some(first) = hidden.first_mut() {
+        let missing = x_mean.len().saturating_sub(first.d_in);
+        first.w.resize(first.w.len() + missing * first.d_out, 0.0);
+        first.d_in += missing;
+    }
     Weights {
         model: cfg.model.clone(),
         x_mean,

@@ -163,6 +163,11 @@ fn the_built_in_da_network_on_foreign_trains_and_told_the_noise_amplitude() {
         p.tell_noise(Some(sigma)).unwrap();
         let told = spikepop_predict::eval::evaluate(&p, &samples).rows[0].clone();
         p.tell_noise(None).unwrap();
+        // The benchmark table tells each noisy domain its amplitude (benchmark.json's `noise`), beside the
+        // untold rows.
+        let domain = format!("noise{sigma}");
+        assert_eq!(r.told_row(&domain, "all").unwrap().net, told);
+        assert_eq!(r.row(&domain, "all").unwrap().net, untold);
         eprintln!(
             "sigma {sigma}: told {:?}, untold {:?}",
             told.mae, untold.mae

@@ -529,3 +529,103 @@ fn a_network_told_the_noise_amplitude_reads_what_only_the_amplitude_says() {
     );
     assert_eq!(q.tell_noise(None), Ok(()));
 }
+
+#[test]
+fn a_network_that_reads_the_amplitude_can_start_from_one_that_does_not() {
+    let data = noisy_cells(900, 5);
+    let val = noisy_cells(150, 6);
+    let never = AtomicBool::new(false);
+    let clean = Augment {
+        p_clean: 1.0,
+        ..Augment::default()
+    };
+    let plain = train(
+        &TrainConfig {
+            augment: clean.clone(),
+            ..tiny_config(3, 10)
+        },
+        &data,
+        &val,
+        None,
+        false,
+        &Quiet,
+        &never,
+    )
+    .unwrap();
+    assert!(!plain.weights.noise_input);
+    let init = Some(InitFrom::new("plain", &plain.weights));
+    let train10: Vec<f64> = (0..30).map(|i| 7.0 + 100.0 * i as f64).collect(); // 10 Hz
+    let read = |p: &Predictor| match p.predict(&train10) {
+        Prediction::Spiking { output, .. } => output,
+        other => panic!("{other:?}"),
+    };
+    let before = read(&Predictor::new(plain.weights.clone()));
+
+    // With a vanishing learning rate the new network is the old one, told an amplitude or not: its noise
+    // inputs start with zero weights.
+    let frozen = train(
+        &TrainConfig {
+            p_noise_told: 0.5,
+            lr: 1e-12,
+            epochs: 1,
+            init: init.clone(),
+            augment: clean.clone(),
+            ..tiny_config(5, 1)
+        },
+        &data,
+        &val,
+        None,
+        false,
+        &Quiet,
+        &never,
+    )
+    .unwrap();
+    assert!(frozen.weights.noise_input);
+    assert_eq!(
+        frozen.weights.hidden[0].d_in,
+        plain.weights.hidden[0].d_in + 2
+    );
+    let mut p = Predictor::new(frozen.weights);
+    for told in [None, Some(2.0), Some(10.0)] {
+        p.tell_noise(told).unwrap();
+        let o = read(&p);
+        assert!(
+            (o.g_u - before.g_u).abs() < 1e-4 && (o.g_s - before.g_s).abs() < 1e-4,
+            "told {told:?}: {o:?} against {before:?}"
+        );
+    }
+
+    // Trained on, it learns to read the amplitude.
+    let tuned = train(
+        &TrainConfig {
+            p_noise_told: 0.5,
+            init: init.clone(),
+            augment: clean.clone(),
+            ..tiny_config(5, 30)
+        },
+        &data,
+        &val,
+        None,
+        false,
+        &Quiet,
+        &never,
+    )
+    .unwrap();
+    let mut p = Predictor::new(tuned.weights.clone());
+    for sigma in [2.0, 10.0] {
+        p.tell_noise(Some(sigma)).unwrap();
+        let told = read(&p);
+        assert!(
+            (told.g_u - sigma).abs() < 1.5 && (told.g_u - sigma).abs() < (before.g_u - sigma).abs(),
+            "told {sigma}: {told:?}, before {before:?}"
+        );
+    }
+
+    // The other way round is refused: a network without the noise inputs cannot start from one with them.
+    let back = TrainConfig {
+        init: Some(InitFrom::new("tuned", &tuned.weights)),
+        ..tiny_config(5, 1)
+    };
+    let e = train(&back, &data, &val, None, false, &Quiet, &never).unwrap_err();
+    assert!(e.to_string().contains("--init tuned"), "{e}");
+}
