@@ -20,7 +20,7 @@ the network's training recordings (STG 3 s, DA 9 s) is read in windows of that l
 the recording; `windows`) and their readings combined. `ood` names why a train is outside what the predictor \
 knows (`range`: a centre outside the training range; `rate`: a firing rate no model of the training range \
 fires at; `windows`: windows that disagree); such a train gets a wide prediction, not a confident one. \
---noise tells weights that read it (the built-in DA weights) the sd of the recordings' current noise: trains of \
+--noise tells weights that read it (the built-in STG and DA weights) the sd of the recordings' current noise: trains of \
 different noise amplitudes can look alike while coming from different cells, so a told amplitude narrows the \
 answer; a wrong one makes it wrong.\n\nExample:\n  spikepop predict --model stg --input examples/stg_set.csv -o dics.csv"
 )]

@@ -87,7 +87,7 @@ pub struct Args {
     min_window: f64,
     /// Current noise injected into every candidate's simulation (sigma in uA/cm^2, white, 1 kHz low-pass),
     /// for recordings made with noisy input; 0 simulates without noise. Weights that read the noise amplitude
-    /// (the built-in DA ones) are told it, so the prediction is that of a cell with this noise.
+    /// (the built-in STG and DA ones) are told it, so the prediction is that of a cell with this noise.
     #[arg(long, default_value_t = 0.0)]
     noise: f64,
     /// Integration step of the verification simulations (ms).

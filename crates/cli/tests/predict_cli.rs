@@ -847,7 +847,7 @@ fn a_bad_benchmark_folder_is_named() {
 /// `--noise` tells the built-in DA network the sd of the recordings' current noise: a slow noisy DA train then
 /// gets the g_u of a cell of that amplitude (c0002 of the foreign benchmark: true g_u 5.38, read 11.1 ± 4.7 from
 /// the spike times alone at sigma 2), and `evaluate --noise` measures it. Weights that do not read the amplitude
-/// (the built-in STG network) refuse it, naming the flag, and so does a negative amplitude.
+/// (the CA1 example's) refuse it, naming the flag, and so does a negative amplitude.
 #[test]
 fn the_noise_amplitude_is_told_to_the_weights_that_read_it() {
     if !built_in("da") || !built_in("stg") {
@@ -943,7 +943,9 @@ fn the_noise_amplitude_is_told_to_the_weights_that_read_it() {
     let e = err(&spikepop(&[
         "predict",
         "--model",
-        "stg",
+        p(&root().join("examples/models/ca1_golomb2006.toml")),
+        "--weights",
+        p(&root().join("examples/models/ca1_golomb2006.safetensors")),
         "--input",
         p(&root().join("examples/stg_set.csv")),
         "--noise",

@@ -456,6 +456,15 @@ fn noisy_cells(n: usize, seed: u64) -> Vec<Sample> {
         .collect()
 }
 
+/// The prediction for a regular 10-Hz train of 30 spikes (of [`noisy_cells`]' range), which must fire.
+fn at_10_hz(p: &Predictor) -> spikepop_predict::Output {
+    let train10: Vec<f64> = (0..30).map(|i| 7.0 + 100.0 * i as f64).collect();
+    match p.predict(&train10) {
+        Prediction::Spiking { output, .. } => output,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_network_told_the_noise_amplitude_reads_what_only_the_amplitude_says() {
     let data = noisy_cells(900, 5);
@@ -477,13 +486,8 @@ fn a_network_told_the_noise_amplitude_reads_what_only_the_amplitude_says() {
     let back = spikepop_predict::Weights::from_bytes(&t.weights.to_bytes()).unwrap();
     assert_eq!(back, t.weights);
 
-    let train10: Vec<f64> = (0..30).map(|i| 7.0 + 100.0 * i as f64).collect(); // 10 Hz
-    let read = |p: &Predictor| match p.predict(&train10) {
-        Prediction::Spiking { output, .. } => output,
-        other => panic!("{other:?}"),
-    };
     let mut p = Predictor::new(back);
-    let untold = read(&p);
+    let untold = at_10_hz(&p);
     // Not told, the amplitude could be any of the three: the centre lies between them, the sd spans them.
     assert!(
         (3.5..8.5).contains(&untold.g_u) && untold.sd_g_u > 2.0,
@@ -491,7 +495,7 @@ fn a_network_told_the_noise_amplitude_reads_what_only_the_amplitude_says() {
     );
     for sigma in [2.0, 5.0, 10.0] {
         p.tell_noise(Some(sigma)).unwrap();
-        let told = read(&p);
+        let told = at_10_hz(&p);
         assert!(
             (told.g_u - sigma).abs() < 1.2 && told.sd_g_u < 0.6 * untold.sd_g_u,
             "told {sigma}: {told:?}, untold {untold:?}"
@@ -500,7 +504,7 @@ fn a_network_told_the_noise_amplitude_reads_what_only_the_amplitude_says() {
         assert!((told.g_s - 5.0).abs() < 2.5, "{told:?}");
     }
     p.tell_noise(None).unwrap();
-    assert_eq!(read(&p), untold);
+    assert_eq!(at_10_hz(&p), untold);
     assert_eq!(p.noise(), None);
     assert_eq!(
         p.tell_noise(Some(-1.0)),
@@ -539,31 +543,21 @@ fn a_network_that_reads_the_amplitude_can_start_from_one_that_does_not() {
         p_clean: 1.0,
         ..Augment::default()
     };
-    let plain = train(
+    let plain = fit(
         &TrainConfig {
             augment: clean.clone(),
             ..tiny_config(3, 10)
         },
         &data,
         &val,
-        None,
-        false,
-        &Quiet,
-        &never,
-    )
-    .unwrap();
+    );
     assert!(!plain.weights.noise_input);
     let init = Some(InitFrom::new("plain", &plain.weights));
-    let train10: Vec<f64> = (0..30).map(|i| 7.0 + 100.0 * i as f64).collect(); // 10 Hz
-    let read = |p: &Predictor| match p.predict(&train10) {
-        Prediction::Spiking { output, .. } => output,
-        other => panic!("{other:?}"),
-    };
-    let before = read(&Predictor::new(plain.weights.clone()));
+    let before = at_10_hz(&Predictor::new(plain.weights.clone()));
 
     // With a vanishing learning rate the new network is the old one, told an amplitude or not: its noise
     // inputs start with zero weights.
-    let frozen = train(
+    let frozen = fit(
         &TrainConfig {
             p_noise_told: 0.5,
             lr: 1e-12,
@@ -574,12 +568,7 @@ fn a_network_that_reads_the_amplitude_can_start_from_one_that_does_not() {
         },
         &data,
         &val,
-        None,
-        false,
-        &Quiet,
-        &never,
-    )
-    .unwrap();
+    );
     assert!(frozen.weights.noise_input);
     assert_eq!(
         frozen.weights.hidden[0].d_in,
@@ -588,7 +577,7 @@ fn a_network_that_reads_the_amplitude_can_start_from_one_that_does_not() {
     let mut p = Predictor::new(frozen.weights);
     for told in [None, Some(2.0), Some(10.0)] {
         p.tell_noise(told).unwrap();
-        let o = read(&p);
+        let o = at_10_hz(&p);
         assert!(
             (o.g_u - before.g_u).abs() < 1e-4 && (o.g_s - before.g_s).abs() < 1e-4,
             "told {told:?}: {o:?} against {before:?}"
@@ -596,7 +585,7 @@ fn a_network_that_reads_the_amplitude_can_start_from_one_that_does_not() {
     }
 
     // Trained on, it learns to read the amplitude.
-    let tuned = train(
+    let tuned = fit(
         &TrainConfig {
             p_noise_told: 0.5,
             init: init.clone(),
@@ -605,16 +594,11 @@ fn a_network_that_reads_the_amplitude_can_start_from_one_that_does_not() {
         },
         &data,
         &val,
-        None,
-        false,
-        &Quiet,
-        &never,
-    )
-    .unwrap();
+    );
     let mut p = Predictor::new(tuned.weights.clone());
     for sigma in [2.0, 10.0] {
         p.tell_noise(Some(sigma)).unwrap();
-        let told = read(&p);
+        let told = at_10_hz(&p);
         assert!(
             (told.g_u - sigma).abs() < 1.5 && (told.g_u - sigma).abs() < (before.g_u - sigma).abs(),
             "told {sigma}: {told:?}, before {before:?}"

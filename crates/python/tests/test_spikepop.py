@@ -4,6 +4,7 @@ objects). The command line is `SPIKEPOP_BIN` or the release build in the reposit
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,11 +44,15 @@ def test_reconstruct_saves_exactly_the_command_lines_files(tmp_path):
         assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     # What the objects hold is what the files say.
     # Five recordings, all firing, 12 models each, but for the doublets of recording 5 (acceptance about 0.06),
-    # which with a budget of 250 candidates (the default is 30 n = 360) and the bursting spread of 2 finds 7 and
-    # says so.
-    assert len(result.population) == 4 * 12 + 7
+    # which with a budget of 250 candidates (the default is 30 n = 360) and the bursting spread of 2 finds fewer
+    # (7 with the STG network of session 25, 11 with that of session 28) and says so.
     assert list(result.summary["ID"]) == ["1", "2", "3", "4", "5"]
-    assert list(result.summary["status"]) == ["ok"] * 4 + ["budget spent: 7 of 12 verified"]
+    statuses = list(result.summary["status"])
+    assert statuses[:4] == ["ok"] * 4
+    found = re.fullmatch(r"budget spent: (\d+) of 12 verified", statuses[4])
+    assert found and 0 < int(found.group(1)) < 12, statuses[4]
+    assert len(result.population) == 4 * 12 + int(found.group(1))
+    assert (result.population.groupby("ID").size() == [12, 12, 12, 12, int(found.group(1))]).all()
     assert result.settings["seed"] == 7 and result.settings["n"] == 12 and result.settings["bursting_spread"] == 2.0
     assert result.settings["max_candidates"] == 250
     assert result.settings["tolerances"]["rate"] == 0.1
@@ -72,8 +77,9 @@ def test_a_told_noise_amplitude_is_the_command_line_s(tmp_path):
     pd.testing.assert_frame_equal(p, pd.read_csv(tmp_path / "p.csv", dtype={"ID": str}))
     untold = spikepop.predict(str(noisy), model="da")
     assert (p["sd_g_u"] < untold["sd_g_u"]).mean() > 0.5
+    ca1 = ROOT / "examples" / "models" / "ca1_golomb2006"
     with pytest.raises(ValueError, match="noise=5: these weights do not read the noise amplitude"):
-        spikepop.predict(str(EXAMPLE), model="stg", noise=5.0)
+        spikepop.predict(str(EXAMPLE), model=str(ca1) + ".toml", weights=str(ca1) + ".safetensors", noise=5.0)
 
 def test_every_input_form_gives_the_same_trains():
     trains = spikepop.read(EXAMPLE)

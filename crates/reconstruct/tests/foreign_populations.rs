@@ -107,19 +107,23 @@ fn contained(
     Some((s, u, n))
 }
 
-/// STG tonic cells integrated by LSODA at tight tolerance: 85% / 95% (70% / 90% with one try per target).
+/// STG tonic cells integrated by LSODA at tight tolerance, at the reference's scale (240 cells, 122 tonic
+/// recordings): 91.8% / 92.6% with the networks of sessions 25 and 28 alike (docs/reconstruct.md). The 20 tonic
+/// recordings of the small benchmark, where one recording is 5 points, held 85% / 95% (70% / 90% with one try per
+/// target) with the network of session 22, and 80% and 75% of g_s with those of sessions 25 and 28, one cell apart.
 #[test]
 fn stg_tonic_populations_contain_cells_of_another_integrator() {
-    let Some((s, u, n)) = containment(
+    let Some((s, u, n)) = contained(
         &spikepop_models::STG,
+        LARGE,
         "lsoda-tight",
-        DEFAULT_TONIC_TRIES,
-        DEFAULT_TONIC_RATE_SHARE,
+        Label::Tonic,
+        &|_| {},
     ) else {
         return;
     };
-    assert!(n >= 15, "{n} tonic recordings");
-    assert!(s >= 0.8 && u >= 0.85, "g_s {s}, g_u {u}");
+    assert!(n >= 100, "{n} tonic recordings");
+    assert!(s >= 0.85 && u >= 0.85, "g_s {s}, g_u {u}");
 }
 
 /// DA tonic cells of the reference application's integrator: 94% / 100% (89% / 89% with one try).

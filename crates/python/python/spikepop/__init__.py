@@ -196,7 +196,7 @@ def predict(trains: Trains, model: str = "stg", weights: Optional[PathLike] = No
         weights: a weights file written by ``spikepop train`` (default: the built-in weights).
         threads: worker threads (default: all cores); results do not depend on it.
         noise: the sd of the recordings' current noise in uA/cm² (0: noise-free), when known, for weights
-            that read it (the built-in DA weights; ``spikepop predict --noise``); default: not told.
+            that read it (the built-in STG and DA weights; ``spikepop predict --noise``); default: not told.
     """
     ids, times, _, _ = _trains(trains)
     w = os.fspath(weights) if weights is not None else None
