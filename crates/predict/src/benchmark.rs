@@ -231,6 +231,7 @@ pub fn evaluate(
     untold
         .tell_noise(None)
         .expect("not telling is always possible");
+    let mut told = untold.clone();
     let mut rows = Vec::new();
     let mut silent = Vec::new();
     let mut pooled: Vec<(&Sample, Prediction)> = Vec::new();
@@ -243,7 +244,6 @@ pub fn evaluate(
         silent.push((d.name.clone(), k));
         pooled.extend(scored);
         if let Some(sigma) = d.noise {
-            let mut told = untold.clone();
             // weights that do not read the amplitude refuse it: they have no told rows
             if told.tell_noise(Some(sigma)).is_ok() {
                 let preds = told.predict_many(&trains);

@@ -173,9 +173,8 @@ impl TrainConfig {
             let widths: Vec<usize> = init.hidden.iter().map(|d| d.d_out).collect();
             let nf = self.n_inputs()?;
             // weights that do not read the noise amplitude may start a network that does
-            let fits = |d: &Dense| {
-                d.d_in == nf || (self.p_noise_told > 0.0 && d.d_in + N_NOISE_INPUTS == nf)
-            };
+            let fits =
+                |d: &Dense| d.d_in == nf || (self.reads_noise() && d.d_in + N_NOISE_INPUTS == nf);
             if widths != self.hidden || init.hidden.first().is_some_and(|d| !fits(d)) {
                 bail!(
                     "--init {}: its hidden layers are {widths:?} wide on {} features; expected --hidden {:?} \
@@ -216,10 +215,15 @@ impl TrainConfig {
         })
     }
 
+    /// Whether the network trained reads the noise amplitude ([`TrainConfig::p_noise_told`] above 0).
+    pub fn reads_noise(&self) -> bool {
+        self.p_noise_told > 0.0
+    }
+
     /// The number of inputs of the network: its features, and the noise inputs when it is told the noise
     /// amplitude ([`TrainConfig::p_noise_told`]).
     pub fn n_inputs(&self) -> Result<usize> {
-        let told = if self.p_noise_told > 0.0 {
+        let told = if self.reads_noise() {
             N_NOISE_INPUTS
         } else {
             0
@@ -462,7 +466,7 @@ fn init_weights(
         rate_baseline: None,
         tonic_rate_baseline: None,
         irregular_bound: None,
-        noise_input: cfg.p_noise_told > 0.0,
+        noise_input: cfg.reads_noise(),
     }
 }
 
@@ -732,7 +736,7 @@ pub fn train(
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(0x7E11_FFFF);
     for e in &mut val_enc {
-        let told = cfg.p_noise_told > 0.0 && rng.random_bool(cfg.p_noise_told);
+        let told = cfg.reads_noise() && rng.random_bool(cfg.p_noise_told);
         e.noise = e.noise.filter(|_| told);
     }
     if clean.len() < 2 {
@@ -749,7 +753,7 @@ pub fn train(
         .map(|s| features(&s.times_ms).and_then(|(_, l)| label_index(l)))
         .collect();
     let nf = cfg.n_features()?;
-    let told = cfg.p_noise_told > 0.0;
+    let told = cfg.reads_noise();
     let (mut x_mean, mut x_sd) = standardisation(
         clean
             .iter()
