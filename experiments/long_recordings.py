@@ -76,8 +76,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, required=True, help="length of the whole recording")
     ap.add_argument("--seed", type=int, required=True, help="noise seed")
     ap.add_argument("--draw-seed", type=int, default=7000, help="seed of --draw's targets and models")
-    ap.add_argument("--cuts", default="3,10,60", help="first seconds to compare, comma-separated; the last "
-                    "reference for the paired difference is 10 s when listed, else the first cut")
+    ap.add_argument("--cuts", default="3,10,60", help="first seconds to compare, comma-separated; the whole "
+                    "recording is compared (paired) with the 10-s cut when listed, else with the first cut")
     ap.add_argument("--spikepop", default="target/release/spikepop")
     ap.add_argument("--threads", type=int, default=0, help="0: all cores")
     a = ap.parse_args()
